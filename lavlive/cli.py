@@ -1,0 +1,41 @@
+"""The `lavlive` command: argument parsing, dispatch, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .commands import models, synth
+from .errors import LavliveError
+
+COMMANDS = (synth, models)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lavlive",
+        description="Turn music into moving StyleGAN2 images (LAV: Latent Audio-Visual).",
+        epilog="Run 'lavlive COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"lavlive {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except LavliveError as e:
+        print(f"lavlive: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lavlive: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `lavlive` subcommand; each exposes `add_parser(subparsers)` and `run(args)`."""

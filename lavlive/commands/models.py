@@ -1,0 +1,61 @@
+"""`lavlive models info|convert`: inspect checkpoints and write lavlive's own safe format."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..errors import LavliveError
+from ..generator import build_generator, read_checkpoint, save_generator, sha256_of
+from ..generator.checkpoints import describe
+from ..outputs import atomic_output
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="inspect and convert StyleGAN2 checkpoints",
+                       description="Inspect StyleGAN2 checkpoints and convert them to lavlive's .safetensors format.")
+    msub = p.add_subparsers(dest="models_command", metavar="{info,convert}", required=True)
+    info = msub.add_parser("info", help="print resolution, num_ws, channels, fp16 settings and sha256",
+                           description="Read a checkpoint safely and describe the generator inside.")
+    info.add_argument("path", help=".pkl, .pt or .safetensors file")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(run=run_info)
+    conv = msub.add_parser("convert", help="write a checkpoint as lavlive .safetensors (no code, fast to load)",
+                           description="Convert any supported checkpoint to .safetensors with its config embedded.")
+    conv.add_argument("input", help=".pkl or .pt checkpoint")
+    conv.add_argument("output", help="file to write, ending in .safetensors")
+    conv.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    conv.set_defaults(run=run_convert)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    ckpt = read_checkpoint(args.path)
+    info = {"path": args.path, **describe(ckpt), "sha256": sha256_of(Path(args.path))}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    channels = ", ".join(f"{r}:{c}" for r, c in info["channels"].items())
+    fp16 = (f"{info['num_fp16_res']} resolutions ({', '.join(map(str, info['fp16_resolutions']))})"
+            if info["num_fp16_res"] else "none")
+    print(f"path           {info['path']}\nformat         {info['format']}\n"
+          f"resolution     {info['resolution']}×{info['resolution']}\nnum_ws         {info['num_ws']}\n"
+          f"z_dim / w_dim  {info['z_dim']} / {info['w_dim']}\nclasses        {info['c_dim']}\n"
+          f"mapping depth  {info['mapping_layers']}\nchannels       {channels}\n"
+          f"fp16           {fp16}\nconv_clamp     {info['conv_clamp']}\n"
+          f"parameters     {info['parameters']:,}\nsha256         {info['sha256']}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.suffix != ".safetensors":
+        raise LavliveError(f"{out}: the output name must end in .safetensors")
+    ckpt = read_checkpoint(args.input)
+    G = build_generator(ckpt)
+    with atomic_output(out, args.force) as tmp:
+        save_generator(G, tmp, {"source_sha256": sha256_of(Path(args.input)), "source_format": ckpt.format,
+                                "lavlive_version": __version__})
+    print(f"wrote {out} ({ckpt.format} → lavlive-safetensors, {G.img_resolution}×{G.img_resolution})")
+    return 0

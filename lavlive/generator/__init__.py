@@ -1,0 +1,69 @@
+"""StyleGAN2: the network, its safe checkpoint loaders, and the embedded default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import torch
+
+from .checkpoints import Checkpoint, CheckpointError, read_checkpoint, sha256_of, write_safetensors
+from .default import DEFAULT_SEED, default_generator
+from .network import Generator, GeneratorConfig, seeded_z
+
+W_AVG_SAMPLES = 10_000
+
+__all__ = ["Generator", "GeneratorConfig", "ModelSource", "build_generator", "load_generator", "save_generator", "sha256_of",
+           "default_generator", "seeded_z", "CheckpointError", "read_checkpoint"]
+
+
+@dataclass
+class ModelSource:
+    """Where a generator came from, for logs and render sidecars."""
+
+    path: Path | None
+    format: str
+
+    @cached_property
+    def sha256(self) -> str | None:
+        return sha256_of(self.path) if self.path else None
+
+    def describe(self) -> str:
+        if self.path is None:
+            return f"embedded random StyleGAN2 (seed {DEFAULT_SEED}); pass --model PATH for a trained one"
+        return f"{self.path} ({self.format})"
+
+
+def build_generator(ckpt: Checkpoint) -> Generator:
+    G = Generator(ckpt.config)
+    G.load_state_dict(ckpt.state_dict)
+    if not ckpt.has_w_avg:
+        G.mapping.w_avg.copy_(estimate_w_avg(G))
+    return G.eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def estimate_w_avg(G: Generator, samples: int = W_AVG_SAMPLES, seed: int = 0) -> torch.Tensor:
+    """Mean of mapping(z) over seeded z, for checkpoints that do not store w_avg."""
+    z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    return torch.cat([G.mapping(chunk)[:, 0] for chunk in z.split(1000)]).mean(dim=0)
+
+
+def load_generator(path: str | Path | None = None, device: str | torch.device = "cpu") -> Generator:
+    """Any supported checkpoint → eval-mode Generator with `.config` and `.source` attached.
+
+    With no path, the embedded seeded random network. Raises CheckpointError (one line) on bad files.
+    """
+    if path is None:
+        G, source = default_generator(), ModelSource(None, "embedded-random")
+    else:
+        ckpt = read_checkpoint(path)
+        G, source = build_generator(ckpt), ModelSource(Path(path), ckpt.format)
+    G.source = source
+    return G.to(device)
+
+
+def save_generator(G: Generator, path: str | Path, extra: dict[str, str] | None = None) -> None:
+    """Write lavlive's own format: .safetensors with the config as JSON in its header."""
+    write_safetensors(G.config, G.state_dict(), Path(path), extra or {})

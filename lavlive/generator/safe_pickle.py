@@ -1,0 +1,158 @@
+"""A pickle reader that never runs code from the file.
+
+Network pickles from NVIDIA's StyleGAN repositories rebuild their classes from Python source
+embedded in the file. Here every global the pickle names is looked up in an explicit allowlist
+of inert constructors (containers, NumPy arrays, tensors); anything else is refused by name.
+Class instances become `PersistentObject` / `TFNetwork` records holding their state as plain
+data: the embedded source is kept as text and never executed. Tensor bytes inside the pickle
+are read with torch's weights-only loader.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable
+
+import numpy as np
+import torch
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """The pickle asked for something outside the allowlist."""
+
+
+@dataclass
+class PersistentObject:
+    """A `torch_utils.persistence` object (stylegan2-ada / stylegan3 networks), as data."""
+
+    class_name: str
+    module_src: str
+    state: dict[str, Any]
+
+
+@dataclass
+class TFNetwork:
+    """A `dnnlib.tflib.network.Network` (original TensorFlow StyleGAN2), as data."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict):
+            raise UnsafePickleError("dnnlib.tflib.network.Network state is not a dict")
+        self.state = state
+
+
+class EasyDict(dict):
+    """Stand-in for dnnlib.util.EasyDict: a plain dict."""
+
+
+class SafeArray(np.ndarray):
+    """Target of NumPy's array reconstruction that refuses object arrays."""
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) < 4:
+            raise UnsafePickleError("malformed numpy array state")
+        dtype = state[2] if len(state) == 5 else state[1]
+        if not isinstance(dtype, np.dtype) or dtype.hasobject:
+            raise UnsafePickleError("numpy arrays of Python objects are refused")
+        super().__setstate__(state)
+
+
+def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
+    if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("state"), dict):
+        raise UnsafePickleError("torch_utils.persistence object with unexpected metadata")
+    return PersistentObject(str(meta.get("class_name")), str(meta.get("module_src", "")), meta["state"])
+
+
+def _numpy_reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> SafeArray:
+    if subtype is not np.ndarray:
+        raise UnsafePickleError(f"numpy array of subtype {subtype!r} is refused")
+    return np.ndarray.__new__(SafeArray, (0,), np.uint8)
+
+
+def _numpy_scalar(dtype: Any, data: Any = None) -> Any:
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, str)):
+        raise UnsafePickleError("numpy scalar of an unsupported type")
+    raw = data.encode("latin1") if isinstance(data, str) else data
+    return np.frombuffer(raw, dtype=dtype, count=1)[0]
+
+
+def _numpy_dtype(obj: Any, align: bool = False, copy: bool = False) -> np.dtype:
+    if not isinstance(obj, str):
+        raise UnsafePickleError(f"numpy dtype from {type(obj).__name__} is refused")
+    dtype = np.dtype(obj, align, copy)
+    if dtype.hasobject:
+        raise UnsafePickleError("numpy object dtype is refused")
+    return dtype
+
+
+def _codecs_encode(text: Any, encoding: str = "latin1") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafePickleError("_codecs.encode is only allowed for latin1 bytes")
+    return text.encode("latin1")
+
+
+def _load_storage_bytes(blob: Any) -> Any:
+    """torch.storage._load_from_bytes, but weights-only: the blob's own pickle is restricted too."""
+    if not isinstance(blob, (bytes, bytearray)):
+        raise UnsafePickleError("torch.storage._load_from_bytes without bytes")
+    try:
+        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "refused"
+        raise UnsafePickleError(f"tensor storage holds a pickle torch refuses to load: {first}") from None
+
+
+def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *_ignored: Any) -> torch.Tensor:
+    if not isinstance(storage, (torch.TypedStorage, torch.UntypedStorage)):
+        raise UnsafePickleError("tensor rebuilt from something that is not a storage")
+    if isinstance(storage, torch.TypedStorage):
+        dtype, storage = storage.dtype, storage._untyped_storage
+    else:
+        dtype = torch.uint8
+    t = torch.empty((0,), dtype=dtype)
+    return t.set_(storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
+
+
+def _rebuild_parameter(data: Any, requires_grad: Any = False, *_ignored: Any) -> torch.Tensor:
+    if not isinstance(data, torch.Tensor):
+        raise UnsafePickleError("parameter rebuilt from something that is not a tensor")
+    return data
+
+
+ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("_codecs", "encode"): _codecs_encode,
+    ("dnnlib.util", "EasyDict"): EasyDict,
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("dnnlib.tflib.network", "Network"): TFNetwork,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch.storage", "_load_from_bytes"): _load_storage_bytes,
+    ("numpy", "dtype"): _numpy_dtype,
+    ("numpy", "ndarray"): np.ndarray,
+    **{(mod, "scalar"): _numpy_scalar for mod in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(mod, "_reconstruct"): _numpy_reconstruct for mod in ("numpy.core.multiarray", "numpy._core.multiarray")},
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(f"refused global '{module}.{name}' (not on the allowlist)") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError("persistent references are refused")
+
+
+def safe_load(file: BinaryIO) -> Any:
+    """Unpickle with the allowlist; raises UnsafePickleError naming any refused global."""
+    return RestrictedUnpickler(file).load()
