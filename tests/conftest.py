@@ -1,0 +1,43 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("LAVLIVE_FIXTURES", REPO.parent / "shared" / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def sg2_fixture() -> Path:
+    path = FIXTURES / "stylegan2" / "nvidia-sg2-64.pkl"
+    if not path.exists():
+        pytest.fail(f"missing reference fixture {path} (set LAVLIVE_FIXTURES to the shared fixtures folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sg2_expected(sg2_fixture):
+    import numpy as np
+
+    return dict(np.load(sg2_fixture.with_name("nvidia-sg2-64.expected.npz")))
+
+
+@pytest.fixture(scope="session")
+def small_generator():
+    """A small random generator (32×32) with non-trivial biases, noise strengths and w_avg."""
+    from lavlive.generator import Generator, GeneratorConfig
+
+    torch.manual_seed(3)
+    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=512, channel_max=32,
+                                  mapping_layers=4))
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if not name.endswith("weight"):
+                p.add_(0.1 * torch.randn_like(p))
+        G.mapping.w_avg.normal_()
+    return G.eval().requires_grad_(False)

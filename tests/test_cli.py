@@ -1,0 +1,116 @@
+"""The `lavlive` command as a user runs it: real processes, exit codes, files on disk."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def lavlive(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lavlive", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=ENV, timeout=300)
+
+
+def assert_clean_error(proc, *fragments):
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for f in fragments:
+        assert f in lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["models"], ["models", "info"], ["models", "convert"]])
+def test_every_command_has_help(command):
+    proc = lavlive(*command, "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: lavlive")
+
+
+def test_top_level_help_lists_the_commands():
+    out = lavlive("--help").stdout
+    assert "synth" in out and "models" in out
+
+
+def test_synth_writes_a_contact_sheet_of_the_embedded_default(tmp_path):
+    proc = lavlive("synth", "-o", tmp_path / "sheet.png", "--seeds", "0-3", "--columns", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "embedded random StyleGAN2" in proc.stdout and "--model" in proc.stdout
+    sheet = Image.open(tmp_path / "sheet.png")
+    assert sheet.size == (2 * 256 + 3 * 4, 2 * 256 + 3 * 4)
+    pixels = np.asarray(sheet.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 1000  # a picture, not a flat fill
+
+
+def test_synth_is_deterministic_and_seeds_differ(tmp_path):
+    for name, seeds in (("a", "5"), ("b", "5"), ("c", "6")):
+        assert lavlive("synth", "-o", tmp_path / f"{name}.png", "--seeds", seeds).returncode == 0
+    read = lambda n: (tmp_path / f"{n}.png").read_bytes()  # noqa: E731
+    assert read("a") == read("b")
+    assert read("a") != read("c")
+
+
+def test_synth_with_a_real_checkpoint(sg2_fixture, tmp_path):
+    proc = lavlive("synth", "--model", sg2_fixture, "-o", tmp_path / "s.png", "--seeds", "0-1", "--columns", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "s.png").size == (2 * 64 + 3 * 4, 64 + 2 * 4)
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path):
+    out = tmp_path / "mine.png"
+    out.write_bytes(b"my own picture")
+    assert_clean_error(lavlive("synth", "-o", out, "--seeds", "1"), str(out), "--force")
+    assert out.read_bytes() == b"my own picture"
+    assert lavlive("synth", "-o", out, "--seeds", "1", "--force").returncode == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+BAD_FILES = {
+    "empty.pkl": b"",
+    "random.pkl": bytes(range(256)) * 64,
+    "text.pt": b"this is not a checkpoint\n",
+    "noise.safetensors": os.urandom(4096),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_files_give_one_clear_line(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(BAD_FILES[name])
+    assert_clean_error(lavlive("models", "info", path), str(path))
+    assert_clean_error(lavlive("synth", "--model", path, "-o", tmp_path / "x.png"), str(path))
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.5, 0.999])
+def test_truncated_checkpoints_give_one_clear_line(sg2_fixture, tmp_path, fraction):
+    data = sg2_fixture.read_bytes()
+    path = tmp_path / "truncated.pkl"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    proc = lavlive("models", "info", path)
+    assert_clean_error(proc, str(path), "truncated or corrupt")
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert_clean_error(lavlive("models", "info", tmp_path / "nope.pkl"), "not found")
+    assert_clean_error(lavlive("models", "info", tmp_path), "folder")
+
+
+def test_convert_refuses_wrong_suffix_and_existing_output(sg2_fixture, tmp_path):
+    assert_clean_error(lavlive("models", "convert", sg2_fixture, tmp_path / "out.pkl"), ".safetensors")
+    out = tmp_path / "out.safetensors"
+    out.write_bytes(b"keep me")
+    assert_clean_error(lavlive("models", "convert", sg2_fixture, out), "--force")
+    assert out.read_bytes() == b"keep me"
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_bad_arguments_exit_nonzero_without_traceback(tmp_path):
+    proc = lavlive("synth", "--seeds", "a-b")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "seeds" in proc.stderr
+    assert_clean_error(lavlive("synth", "--truncation", "9", "-o", tmp_path / "x.png"), "--truncation")

@@ -1,0 +1,99 @@
+"""Checkpoints cannot run code: dangerous globals are refused by name and no side effect happens."""
+
+import io
+import pickle
+import struct
+
+import pytest
+import torch
+from checkpoint_writers import SIDE_EFFECT_SRC, write_ada_pickle
+
+from lavlive import load_generator
+from lavlive.generator import CheckpointError
+
+
+def call_global(module: str, name: str, arg: str) -> bytes:
+    """A protocol-0 pickle that calls module.name(arg) when loaded by an ordinary unpickler."""
+    return f"c{module}\n{name}\n(V{arg}\ntR.".encode()
+
+
+def touch(marker) -> str:
+    return f"open({str(marker)!r}, 'w').write('x')"
+
+
+CASES = {
+    "os.system": lambda m: call_global("os", "system", f"touch {m}"),
+    "posix.system": lambda m: call_global("posix", "system", f"touch {m}"),
+    "builtins.eval": lambda m: call_global("builtins", "eval", touch(m)),
+    "builtins.exec": lambda m: call_global("builtins", "exec", touch(m)),
+    "builtins.__import__": lambda m: call_global("builtins", "__import__", "antigravity"),
+    "subprocess.Popen": lambda m: f"csubprocess\nPopen\n((Vtouch\nV{m}\nltR.".encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dangerous_global_is_refused_by_name(tmp_path, name):
+    marker = tmp_path / "pwned"
+    evil = CASES[name](marker)
+    if name in ("os.system", "builtins.exec"):  # prove the payload is live with an ordinary unpickler
+        probe = tmp_path / "probe"
+        pickle.loads(CASES[name](probe))
+        assert probe.exists()
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(b"\x80\x02" + evil)  # protocol header so it is read as a pickle
+    with pytest.raises(CheckpointError, match=f"refused global '{name}'"):
+        load_generator(path)
+    assert not marker.exists()
+
+
+def storage_from_bytes(blob: bytes) -> bytes:
+    """Outer pickle as network pickles store tensors: torch.storage._load_from_bytes(<blob>)."""
+    return b"\x80\x04ctorch.storage\n_load_from_bytes\n(B" + struct.pack("<I", len(blob)) + blob + b"tR."
+
+
+def test_nested_unsafe_pickle_inside_a_tensor_storage_is_refused(tmp_path):
+    probe, marker = tmp_path / "probe", tmp_path / "pwned"
+    with pytest.raises(RuntimeError, match="magic number"):  # torch's own loader runs the payload
+        pickle.loads(storage_from_bytes(call_global("os", "system", f"touch {probe}")))
+    assert probe.exists()
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(storage_from_bytes(call_global("os", "system", f"touch {marker}")))
+    with pytest.raises(CheckpointError, match="refuses to load"):
+        load_generator(path)
+    assert not marker.exists()
+
+
+def test_embedded_module_source_is_never_executed(small_generator, tmp_path):
+    marker = tmp_path / "pwned"
+    src = SIDE_EFFECT_SRC.format(marker=str(marker))
+    exec(compile(src, "probe", "exec"), {})  # the payload works when executed...
+    assert marker.exists()
+    marker.unlink()
+    path = tmp_path / "net.pkl"
+    write_ada_pickle(small_generator, path, module_src=src)
+    G = load_generator(path)  # ...but loading the network never executes it
+    assert not marker.exists()
+    assert G.img_resolution == small_generator.img_resolution
+
+
+def test_rosinality_file_with_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (eval, (touch(marker),))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"g_ema": {}, "payload": Evil()}, path)
+    with pytest.raises(CheckpointError, match="tries to load code"):
+        load_generator(path)
+    assert not marker.exists()
+
+
+def test_object_arrays_are_refused(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "obj.pkl"
+    path.write_bytes(pickle.dumps(np.array([io.StringIO], dtype=object), protocol=2))
+    with pytest.raises(CheckpointError, match="tries to load code"):
+        load_generator(path)
