@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Exercise the CUDA path and print the benchmark figures; finishes in under 8 minutes on one GPU.
+# Uses .venv if present, else the machine's python3 (which must have torch with CUDA).
+# The reference fixtures are read from $LAVLIVE_FIXTURES, ../shared/fixtures or ./shared/fixtures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+[ -z "${LAVLIVE_FIXTURES:-}" ] && [ -d shared/fixtures ] && export LAVLIVE_FIXTURES="$PWD/shared/fixtures"
+"$py" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('gpu:', torch.cuda.get_device_name(), 'torch', torch.__version__)"
+timeout 240 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_parity.py
+timeout 200 "$py" benchmarks/synthesis.py --device cuda --min-seconds 2
