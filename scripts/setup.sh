@@ -14,16 +14,33 @@ with_tests=0
 packages=(libportaudio2)
 [ "$with_tests" = 1 ] && packages+=(xvfb libgl1 libgl1-mesa-dri libglx-mesa0 pulseaudio pulseaudio-utils libasound2-plugins)
 
-python=${PYTHON:-}
-if [ -z "$python" ]; then
-  for candidate in python3.11 python3.12 python3.10 python3; do
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+apt_install() {
+  echo "setup: installing system packages: $*"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+find_python() {
+  for candidate in ${PYTHON:-} python3.11 python3.12 python3.13 python3.10 python3; do
     if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
-      python=$candidate; break
+      echo "$candidate"; return
     fi
   done
+}
+python=$(find_python)
+if [ -z "$python" ]; then
+  apt_install python3 python3-venv
+  python=$(find_python)
+  [ -n "$python" ] || { echo "setup: Python 3.10 or newer is needed" >&2; exit 1; }
 fi
-[ -n "$python" ] || { echo "setup: Python 3.10 or newer is needed (apt-get install python3)" >&2; exit 1; }
-"$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=("python3-venv")
+if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
+  packages+=("python$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')-venv")
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null; then
@@ -31,12 +48,7 @@ if command -v dpkg-query >/dev/null; then
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "setup: installing system packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+[ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)

@@ -133,8 +133,9 @@ def tf_variables(G: Generator) -> tuple[dict, dict]:
     return mapping, syn
 
 
-def write_tf_pickle(G: Generator, path: Path, with_dlatent_avg: bool = True) -> None:
+def write_tf_pickle(G: Generator, path: Path, with_dlatent_avg: bool = True, extra_mapping=None) -> None:
     mapping, syn = tf_variables(G)
+    mapping.update(extra_mapping or {})
     top = [("dlatent_avg", G.mapping.w_avg.numpy())] if with_dlatent_avg else []
     with fake_modules(**{"dnnlib.tflib.network": {"Network": Network}}):
         def net(name, variables, components=None):

@@ -6,7 +6,9 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("LAVLIVE_FIXTURES", REPO.parent / "shared" / "fixtures"))
+# The shared reference data: $LAVLIVE_FIXTURES, else ../shared/fixtures beside the clone, else ./shared/fixtures.
+FIXTURES = next((p for p in (Path(os.environ.get("LAVLIVE_FIXTURES", "/nonexistent")), REPO.parent / "shared" / "fixtures",
+                             REPO / "shared" / "fixtures") if p.is_dir()), REPO.parent / "shared" / "fixtures")
 sys.path.insert(0, str(Path(__file__).parent))
 
 torch.set_num_threads(2)

@@ -26,39 +26,27 @@ def assert_same_network(a, b, tol=1e-5):
     assert (ia - ib).abs().max() <= tol
 
 
-@pytest.mark.parametrize("protocol", [3, 4])
-def test_ada_pickle_round_trip(small_generator, tmp_path, protocol):
-    path = tmp_path / "net.pkl"
-    write_ada_pickle(small_generator, path, protocol=protocol)
+@pytest.mark.parametrize(
+    "writer, fmt, tol",
+    [(lambda G, p: write_ada_pickle(G, p, protocol=3), "stylegan2-ada-pickle", 0),
+     (lambda G, p: write_ada_pickle(G, p, protocol=4), "stylegan2-ada-pickle", 0),
+     (write_tf_pickle, "stylegan2-tf-pickle", 1e-5),
+     (write_rosinality, "rosinality-pt", 1e-5)],
+    ids=["ada-protocol3", "ada-protocol4", "tensorflow", "rosinality"],
+)
+def test_each_format_loads_the_same_network(small_generator, tmp_path, writer, fmt, tol):
+    path = tmp_path / "checkpoint"
+    writer(small_generator, path)
     G = load_generator(path)
-    assert G.source.format == "stylegan2-ada-pickle"
-    assert_same_network(G, small_generator, tol=0)
+    assert G.source.format == fmt
+    assert_same_network(G, small_generator, tol)
 
 
-def test_tf_pickle_round_trip(small_generator, tmp_path):
+def test_conditional_tf_pickles_are_refused(small_generator, tmp_path):
     path = tmp_path / "tf.pkl"
-    write_tf_pickle(small_generator, path)
-    G = load_generator(path)
-    assert G.source.format == "stylegan2-tf-pickle"
-    assert_same_network(G, small_generator)
-
-
-def test_tf_upsampling_weights_are_flipped(small_generator, tmp_path):
-    """TF's Conv0_up kernels are stored spatially flipped relative to ours; unflipped gives other images."""
-    path = tmp_path / "tf.pkl"
-    write_tf_pickle(small_generator, path)
-    ckpt = read_checkpoint(path)
-    ours = small_generator.synthesis.b8.conv0.weight
-    assert torch.equal(ckpt.state_dict["synthesis.b8.conv0.weight"], ours)
-    assert not torch.equal(ours.flip([2, 3]), ours)
-
-
-def test_rosinality_round_trip(small_generator, tmp_path):
-    path = tmp_path / "ros.pt"
-    write_rosinality(small_generator, path)
-    G = load_generator(path)
-    assert G.source.format == "rosinality-pt"
-    assert_same_network(G, small_generator)
+    write_tf_pickle(small_generator, path, extra_mapping={"LabelConcat/weight": np.zeros((10, 512), np.float32)})
+    with pytest.raises(CheckpointError, match="class-conditional"):
+        load_generator(path)
 
 
 def test_missing_w_avg_is_estimated_from_the_mapping(small_generator, tmp_path):
@@ -128,3 +116,24 @@ def test_models_info_prints_the_essentials(sg2_fixture, capsys):
     for expected in ("64×64", "num_ws         10", "4:128, 8:128, 16:128, 32:128, 64:64", "mapping depth  8",
                      "fp16           none", "dd1ceb8edc77d451205dd26b94046f116ab3efa3fb589757ba93341157cd63a1"):
         assert expected in out
+
+
+@pytest.mark.parametrize("change", [{"img_resolution": 2**62}, {"mapping_layers": 2.5}, {"resample_filter": [1, 3, 3]},
+                                    {"conv_clamp": float("inf")}, {"channel_base": 0}, {"z_dim": True}])
+def test_hostile_configs_are_refused(small_generator, tmp_path, change):
+    import safetensors.torch
+
+    path = tmp_path / "bad.safetensors"
+    meta = {"format": "lavlive-stylegan2", "config": json.dumps({**small_generator.config.to_dict(), **change})}
+    safetensors.torch.save_file(dict(small_generator.state_dict()), str(path), metadata=meta)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        read_checkpoint(path)
+
+
+def test_huge_length_fields_do_not_crash(tmp_path):
+    import struct
+
+    path = tmp_path / "huge.pkl"
+    path.write_bytes(b"\x80\x04\x8e" + struct.pack("<Q", 2**45) + b".")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        read_checkpoint(path)

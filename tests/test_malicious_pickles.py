@@ -1,9 +1,11 @@
 """Checkpoints cannot run code: dangerous globals are refused by name and no side effect happens."""
 
+import collections
 import io
 import pickle
 import struct
 
+import numpy as np
 import pytest
 import torch
 from checkpoint_writers import SIDE_EFFECT_SRC, write_ada_pickle
@@ -90,10 +92,27 @@ def test_rosinality_file_with_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def test_object_arrays_are_refused(tmp_path):
-    import numpy as np
+@pytest.mark.parametrize("payload", [
+    np.array([io.StringIO], dtype=object),  # object arrays unpickle arbitrary objects
+    b"\x80\x02cnumpy\nndarray\n(K\x05tR.",  # numpy.ndarray called directly
+    b"\x80\x02cnumpy\ndtype\n(VO\ntR.",  # an object dtype
+])
+def test_numpy_objects_beyond_plain_arrays_are_refused(tmp_path, payload):
+    path = tmp_path / "np.pkl"
+    path.write_bytes(payload if isinstance(payload, bytes) else pickle.dumps(payload, protocol=2))
+    with pytest.raises(CheckpointError, match="tries to load code|corrupt"):
+        load_generator(path)
 
-    path = tmp_path / "obj.pkl"
-    path.write_bytes(pickle.dumps(np.array([io.StringIO], dtype=object), protocol=2))
-    with pytest.raises(CheckpointError, match="tries to load code"):
+
+@pytest.mark.parametrize("size, stride", [((1 << 40,), (0,)), ((4, 4), (1, 1)), ((64,), (1,))])
+def test_tensor_views_past_or_overlapping_their_storage_are_refused(tmp_path, size, stride):
+    """A tiny file must not be able to make a huge or aliased tensor."""
+    class View:
+        def __reduce__(self):
+            storage = torch.storage.TypedStorage(16, dtype=torch.float32, _internal=True)
+            return (torch._utils._rebuild_tensor_v2, (storage, 0, size, stride, False, collections.OrderedDict()))
+
+    path = tmp_path / "view.pkl"
+    path.write_bytes(pickle.dumps(View(), protocol=2))
+    with pytest.raises(CheckpointError, match="overlaps itself or reaches past"):
         load_generator(path)

@@ -80,14 +80,22 @@ def test_noise_modes(G, sg2_expected):
 
 
 def test_conv_clamp_applies_in_fp32(G, sg2_expected):
+    """As in the reference, conv layers clamp their activations to ±conv_clamp and ToRGB its output."""
     from dataclasses import replace
 
     from lavlive.generator import Generator
 
-    clamped = Generator(replace(G.config, conv_clamp=0.5))
+    clamp = 0.5
+    clamped = Generator(replace(G.config, conv_clamp=clamp))
     clamped.load_state_dict(G.state_dict())
+    ws = torch.from_numpy(sg2_expected["ws"])
+    seen = {}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o.abs().max().item()))
+             for n, m in clamped.synthesis.named_modules() if n.endswith(("conv0", "conv1", "torgb"))]
     with torch.no_grad():
-        img = clamped.synthesis(torch.from_numpy(sg2_expected["ws"]))
-    # every ToRGB output is clamped to ±0.5; the image sums upsampled ToRGBs of 5 resolutions
-    assert img.abs().max() <= 5 * 0.5 + 1e-5
+        img = clamped.synthesis(ws)
+    for h in hooks:
+        h.remove()
+    assert len(seen) == 3 * 5 - 1
+    assert all(v == pytest.approx(clamp, abs=1e-6) for v in seen.values()), seen
     assert maxdiff(img, sg2_expected["img"]) > 1.0

@@ -13,8 +13,7 @@ import hashlib
 import json
 import math
 import pickle
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from .network import GeneratorConfig, expected_shapes, fir_kernel
 from .safe_pickle import PersistentObject, TFNetwork, UnsafePickleError, safe_load
 
 FORMAT_TAG = "lavlive-stylegan2"
+BUFFERS = ("noise_const", "resample_filter", "w_avg")
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 
 
@@ -78,16 +78,18 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         else:
             raise fail("is not a StyleGAN2 checkpoint (unrecognised content)",
                        "use a .pkl, .pt or .safetensors generator file")
+        validate(ckpt.config, ckpt.state_dict, fail)
     except CheckpointError:
         raise
     except UnsafePickleError as e:
         raise fail(f"was refused because it tries to load code: {e}",
                    "only use checkpoints from sources you trust; nothing from it was run") from None
-    except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, ValueError,
-            KeyError, IndexError, TypeError, AttributeError, OSError, safetensors.SafetensorError) as e:
+    except MemoryError:
+        raise fail("is corrupt (it asks for more memory than exists)", "download or convert it again") from None
+    except Exception as e:  # noqa: BLE001 - any other failure of a hostile or damaged file is "corrupt"
         detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise fail(f"is truncated or corrupt ({detail})", "download or convert it again") from None
-    validate(ckpt.config, ckpt.state_dict, fail)
+    ckpt.state_dict = {k: v.float() for k, v in ckpt.state_dict.items()}
     return ckpt
 
 
@@ -162,7 +164,7 @@ def _flatten_persistent(obj: Any, prefix: str, fail) -> dict[str, Tensor]:
     for group in ("_parameters", "_buffers"):
         for name, t in (obj.state.get(group) or {}).items():
             if t is not None and name not in skip:
-                out[prefix + name] = t.detach().float()
+                out[prefix + name] = t.detach()
     for name, sub in (obj.state.get("_modules") or {}).items():
         out.update(_flatten_persistent(sub, f"{prefix}{name}.", fail))
     return out
@@ -197,8 +199,8 @@ def _from_ada(g: PersistentObject, fail) -> Checkpoint:
             conv_clamp=None if sk.get("conv_clamp") is None else float(sk["conv_clamp"]),
             resample_filter=tuple(int(v) for v in sk.get("resample_filter", (1, 3, 3, 1))),
         )
-    except (KeyError, TypeError, ValueError):
-        cfg = infer_config(sd, fail)
+    except (KeyError, TypeError, ValueError) as e:
+        raise fail(f"has an unusable generator config ({e})", "the file is corrupt or of an unsupported kind") from None
     return Checkpoint(cfg, sd, "stylegan2-ada-pickle")
 
 
@@ -218,6 +220,9 @@ def _from_tf(gs: TFNetwork, fail) -> Checkpoint:
     tf = _tf_vars(gs)
     if "synthesis/4x4/Const/const" not in tf:
         raise fail("is a TensorFlow network pickle but not a StyleGAN2 generator", "use the Gs of a StyleGAN2 pickle")
+    if "mapping/LabelConcat/weight" in tf:
+        raise fail("is a class-conditional TensorFlow network, which lavlive does not read yet",
+                   "convert it with stylegan2-ada-pytorch's legacy.py first, then load the .pkl it writes")
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
     sd: dict[str, Tensor] = {}
     i = 0
@@ -257,7 +262,9 @@ def _from_tf(gs: TFNetwork, fail) -> Checkpoint:
     has_avg = "dlatent_avg" in tf
     if has_avg:
         sd["mapping.w_avg"] = t(tf["dlatent_avg"])
-    cfg = infer_config(sd, fail)
+    cfg = replace(infer_config(sd, fail),
+                  mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
+                  resample_filter=tuple(kw.get("resample_kernel", (1, 3, 3, 1))))
     return Checkpoint(cfg, _with_filters(cfg, sd), "stylegan2-tf-pickle", has_avg)
 
 
@@ -320,7 +327,6 @@ def _from_rosinality(src: dict[str, Tensor], latent_avg: Any, fail) -> Checkpoin
     has_avg = isinstance(latent_avg, Tensor)
     if has_avg:
         sd["mapping.w_avg"] = latent_avg.reshape(-1)
-    sd = {k: v.detach().float() for k, v in sd.items()}
     cfg = infer_config(sd, fail)
     return Checkpoint(cfg, _with_filters(cfg, sd), "rosinality-pt", has_avg)
 
@@ -376,6 +382,6 @@ def describe(ckpt: Checkpoint) -> dict[str, Any]:
         "num_fp16_res": cfg.num_fp16_res,
         "fp16_resolutions": [r for r in cfg.block_resolutions if r >= cfg.fp16_resolution] if cfg.num_fp16_res else [],
         "conv_clamp": cfg.conv_clamp,
-        "parameters": sum(v.numel() for k, v in ckpt.state_dict.items()),
+        "parameters": sum(v.numel() for k, v in ckpt.state_dict.items() if not k.endswith(BUFFERS)),
     }
 

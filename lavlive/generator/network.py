@@ -8,7 +8,7 @@ The maths, per layer with input x, weight W (out × in × k × k) and style s = 
 
     W'_oi   = W_oi · s_i                                  (modulation)
     W''_oi  = W'_oi / sqrt(Σ_i,k W'_oi² + 1e-8)           (demodulation)
-    y       = lrelu(conv(x, W'') + strength · noise + b) · √2, clamped to ±conv_clamp·√2
+    y       = lrelu(conv(x, W'') + strength · noise + b) · √2, clamped to ±conv_clamp
     up      = transposed conv, stride 2, then the [1,3,3,1] FIR (gain 4)
     ToRGB   = 1×1 modulated conv without demodulation, style scaled by 1/sqrt(in)
 
@@ -31,6 +31,7 @@ from torch import Tensor, nn
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)
 NOISE_MODES = ("const", "random", "none")
+MAX_RESOLUTION = 4096
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,24 @@ class GeneratorConfig:
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
 
     def __post_init__(self) -> None:
+        limits = {"z_dim": (1, 8192), "w_dim": (1, 8192), "c_dim": (0, 100_000), "img_channels": (1, 4),
+                  "img_resolution": (4, MAX_RESOLUTION), "mapping_layers": (1, 32), "channel_base": (1, 1 << 24),
+                  "channel_max": (1, 8192), "num_fp16_res": (0, 16)}
+        for name, (lo, hi) in limits.items():
+            v = getattr(self, name)
+            if type(v) is not int or not lo <= v <= hi:
+                raise ValueError(f"generator config {name}={v!r} is not an integer in [{lo}, {hi}]")
         res = self.img_resolution
-        if res < 4 or res & (res - 1):
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {res}")
-        for name in ("z_dim", "w_dim", "img_channels", "mapping_layers", "channel_base", "channel_max"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.c_dim < 0 or self.num_fp16_res < 0:
-            raise ValueError("c_dim and num_fp16_res must be >= 0")
+        if res & (res - 1):
+            raise ValueError(f"generator config img_resolution={res} is not a power of two")
+        if self.channels(res) < 1:
+            raise ValueError(f"generator config gives no channels at {res}px (channel_base={self.channel_base})")
+        if len(self.resample_filter) != 4 or not all(type(t) is int and 0 < t < 1000 for t in self.resample_filter):
+            raise ValueError(f"generator config resample_filter={self.resample_filter!r} is not 4 positive taps")
+        for name in ("mapping_lr_multiplier", "conv_clamp"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, float) and math.isfinite(v) and v > 0):
+                raise ValueError(f"generator config {name}={v!r} is not a positive finite float")
 
     @property
     def block_resolutions(self) -> list[int]:
@@ -88,8 +99,11 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
         d = dict(d)
-        if "resample_filter" in d:
-            d["resample_filter"] = tuple(int(v) for v in d["resample_filter"])
+        if isinstance(d.get("resample_filter"), list):
+            d["resample_filter"] = tuple(d["resample_filter"])
+        for name in ("mapping_lr_multiplier", "conv_clamp"):
+            if type(d.get(name)) is int:
+                d[name] = float(d[name])
         return cls(**d)
 
 
@@ -136,10 +150,14 @@ def modulated_conv2d(
 
     fused: one grouped convolution with per-sample weights (best for batch 1);
     otherwise scale the activations before and after a shared convolution (best for batches).
-    The weight maths runs in fp32; only the convolution runs in x's dtype.
+    The weight maths runs in fp32; only the convolution runs in x's dtype. In fp16 the weight and
+    styles are first scaled to a max of 1 (demodulation cancels the scale) so nothing overflows.
     """
     n, c_in, h, w_ = x.shape
     c_out, _, kh, kw = weight.shape
+    if demodulate and x.dtype == torch.float16:
+        weight = weight / (math.sqrt(c_in * kh * kw) * weight.abs().amax(dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.abs().amax(dim=1, keepdim=True)
     wmod = weight[None] * styles[:, None, :, None, None]  # [N, out, in, kh, kw]
     dcoefs = (wmod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt() if demodulate else None  # [N, out]
 
@@ -254,8 +272,7 @@ class SynthesisLayer(nn.Module):
             noise = torch.randn(len(x), 1, r, r, device=x.device) * self.noise_strength
         y = modulated_conv2d(x, self.weight, self.affine(w), up=self.up,
                              kernel=self.resample_filter, noise=noise, fused=fused)
-        clamp = None if self.conv_clamp is None else self.conv_clamp * LRELU_GAIN
-        return bias_lrelu(y, self.bias, LRELU_GAIN, clamp)
+        return bias_lrelu(y, self.bias, LRELU_GAIN, self.conv_clamp)
 
 
 class ToRGBLayer(nn.Module):
@@ -290,7 +307,6 @@ class SynthesisBlock(nn.Module):
         self.conv1 = SynthesisLayer(out_channels, out_channels, cfg, resolution)
         self.torgb = ToRGBLayer(out_channels, cfg)
         self.num_conv = 1 if in_channels == 0 else 2
-        self.num_torgb = 1
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: str,
                 fp16: bool, memory_format: torch.memory_format) -> tuple[Tensor, Tensor]:

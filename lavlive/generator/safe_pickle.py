@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
@@ -49,16 +50,11 @@ class EasyDict(dict):
     """Stand-in for dnnlib.util.EasyDict: a plain dict."""
 
 
-class SafeArray(np.ndarray):
-    """Target of NumPy's array reconstruction that refuses object arrays."""
+class _NdarrayMarker:
+    """Stands for numpy.ndarray where a pickle names it: only `_numpy_reconstruct` accepts it."""
 
-    def __setstate__(self, state: Any) -> None:
-        if not isinstance(state, tuple) or len(state) < 4:
-            raise UnsafePickleError("malformed numpy array state")
-        dtype = state[2] if len(state) == 5 else state[1]
-        if not isinstance(dtype, np.dtype) or dtype.hasobject:
-            raise UnsafePickleError("numpy arrays of Python objects are refused")
-        super().__setstate__(state)
+
+NDARRAY = _NdarrayMarker()
 
 
 def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
@@ -67,10 +63,11 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     return PersistentObject(str(meta.get("class_name")), str(meta.get("module_src", "")), meta["state"])
 
 
-def _numpy_reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> SafeArray:
-    if subtype is not np.ndarray:
-        raise UnsafePickleError(f"numpy array of subtype {subtype!r} is refused")
-    return np.ndarray.__new__(SafeArray, (0,), np.uint8)
+def _numpy_reconstruct(subtype: Any, *_shape_and_code: Any) -> np.ndarray:
+    """An empty array that the pickle's BUILD then fills from bytes stored in the file."""
+    if subtype is not NDARRAY:
+        raise UnsafePickleError("numpy array of an unsupported subtype")
+    return np.ndarray((0,), np.uint8)
 
 
 def _numpy_scalar(dtype: Any, data: Any = None) -> Any:
@@ -107,14 +104,30 @@ def _load_storage_bytes(blob: Any) -> Any:
 
 
 def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *_ignored: Any) -> torch.Tensor:
+    """A dense view into a storage read from the file; views that overlap or reach past it are refused."""
     if not isinstance(storage, (torch.TypedStorage, torch.UntypedStorage)):
         raise UnsafePickleError("tensor rebuilt from something that is not a storage")
     if isinstance(storage, torch.TypedStorage):
         dtype, storage = storage.dtype, storage._untyped_storage
     else:
         dtype = torch.uint8
-    t = torch.empty((0,), dtype=dtype)
-    return t.set_(storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
+    if not (isinstance(offset, int) and isinstance(size, tuple) and isinstance(stride, tuple)
+            and len(size) == len(stride) and all(isinstance(v, int) and v >= 0 for v in (offset, *size, *stride))):
+        raise UnsafePickleError("tensor with a malformed size or stride")
+    available = storage.nbytes() // torch.empty((), dtype=dtype).element_size()
+    if not _is_dense(size, stride) or offset + math.prod(size) > available:
+        raise UnsafePickleError("tensor view overlaps itself or reaches past its storage")
+    return torch.empty((0,), dtype=dtype).set_(storage, offset, size, stride)
+
+
+def _is_dense(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
+    """True when the view covers a contiguous block once (any dimension order)."""
+    expected = 1
+    for n, st in sorted(((n, st) for n, st in zip(size, stride) if n != 1), key=lambda p: p[1]):
+        if st != expected:
+            return False
+        expected *= n
+    return True
 
 
 def _rebuild_parameter(data: Any, requires_grad: Any = False, *_ignored: Any) -> torch.Tensor:
@@ -136,7 +149,7 @@ ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch.storage", "_load_from_bytes"): _load_storage_bytes,
     ("numpy", "dtype"): _numpy_dtype,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): NDARRAY,
     **{(mod, "scalar"): _numpy_scalar for mod in ("numpy.core.multiarray", "numpy._core.multiarray")},
     **{(mod, "_reconstruct"): _numpy_reconstruct for mod in ("numpy.core.multiarray", "numpy._core.multiarray")},
 }
