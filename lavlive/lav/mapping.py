@@ -1,0 +1,80 @@
+"""The LAV mapping from audio to W, streaming and causal (after Jung & Jeong, arXiv 2505.10101).
+
+Per control frame t (the encoder's frame rate), with EnCodec embedding e_t ∈ R^128, percussive
+onset strength o_t and chroma χ_t ∈ R^12:
+
+    o_t   = clip(onset_strength · onset_t, 0, 1)
+    u_t   = (1 − o_t) · P_a e_t + o_t · P_b e_t            P_a, P_b ∈ R^{512×128}, seeded N(0, 1/128)
+    û_t   = (u_t − μ_t) / sqrt(σ²_t + ε)                   causal running mean/variance per dimension
+    g(x)  = tanh(x) + c · x                                 leaky tanh: bounded, but outliers still move
+    χ̃_t   = χ_t / Σ_k χ_tk   (uniform when Σ = 0)
+    m_t   = (1 − s) · Z_mean + s · Σ_k χ̃_tk M_k             s = chroma_strength
+    w_t   = m_t + y · Z_std ⊙ g(û_t)
+    w'_t  = w_avg + ψ · (w_t − w_avg)                       truncation
+
+Choices the paper leaves open:
+- Standardisation is causal so live input works: an exponential running mean and variance with
+  time constant τ = standardise_seconds, α_t = max(1 − exp(−1/(τ·rate)), 1/t), so the first
+  frames use the plain mean of what has been heard (no warm-up bias). The first frame maps to
+  û = 0, and constant input (digital silence) keeps û = 0: a calm, steady picture. ε = 1e-6.
+- Z_mean, Z_std and the pitch means M_k come from `statistics.py` (10,000 mapping samples).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..presets import ModulationSettings
+from .statistics import PITCH_CLASSES, WStatistics
+
+EPS = 1e-6
+
+
+def projections(seed: int, w_dim: int, emb_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two fixed random projections: randomly initialised, never trained."""
+    rng = np.random.default_rng(seed)
+    scale = 1 / math.sqrt(emb_dim)
+    return rng.normal(0, scale, (w_dim, emb_dim)), rng.normal(0, scale, (w_dim, emb_dim))
+
+
+class LavMapper:
+    """Streaming: `push` any number of aligned control frames, get their w; state carries over."""
+
+    def __init__(self, stats: WStatistics, settings: ModulationSettings, frame_rate: float,
+                 truncation_psi: float = 1.0, emb_dim: int = 128) -> None:
+        self.stats, self.settings, self.frame_rate = stats, settings, frame_rate
+        self.truncation_psi = truncation_psi
+        self.w_dim = stats.z_mean.shape[0]
+        self.p_a, self.p_b = projections(settings.seed, self.w_dim, emb_dim)
+        self.alpha = 1 - math.exp(-1 / (settings.standardise_seconds * frame_rate))
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = 0
+        self.mean = np.zeros(self.w_dim)
+        self.var = np.zeros(self.w_dim)
+
+    def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+        """emb [T, 128], onset [T], chroma [T, 12] → w [T, w_dim] float32."""
+        emb = np.asarray(emb, np.float64)
+        s = self.settings
+        o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]
+        u = (1 - o) * (emb @ self.p_a.T) + o * (emb @ self.p_b.T)
+        u_hat = np.empty_like(u)
+        for t in range(len(u)):
+            self.count += 1
+            a = max(self.alpha, 1 / self.count)
+            delta = u[t] - self.mean
+            self.mean += a * delta
+            self.var = (1 - a) * (self.var + a * delta * delta)
+            u_hat[t] = (u[t] - self.mean) / np.sqrt(self.var + EPS)
+        g = np.tanh(u_hat) + s.c * u_hat
+        chroma = np.maximum(np.asarray(chroma, np.float64), 0.0)
+        total = chroma.sum(axis=1, keepdims=True)
+        weights = np.where(total > 1e-8, chroma / np.maximum(total, 1e-8), 1.0 / PITCH_CLASSES)
+        m = (1 - s.chroma_strength) * self.stats.z_mean + s.chroma_strength * (weights @ self.stats.pitch_means)
+        w = m + s.y * self.stats.z_std * g
+        w = self.stats.w_avg + self.truncation_psi * (w - self.stats.w_avg)
+        return w.astype(np.float32)

@@ -1,0 +1,57 @@
+"""Hierarchical causal smoothing: each ws index is averaged over its layer group's own window.
+
+StyleGAN2's ws index l feeds the synthesis layers at resolution min(4·2^ceil(l/2), R): index 0
+the 4×4 conv, then two per resolution, the last the final ToRGB. Indices are grouped by that
+resolution into coarse (≤ coarse_max), middle (≤ middle_max) and fine, and each group is a causal
+box average of w over its window in seconds, so slow layers (pose, layout) drift while fine layers
+(texture, colour detail) follow the beat, and the look does not change with the frame rate.
+One ring buffer of w serves all groups, since they differ only in how far back they look.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..presets import SmoothingSettings
+
+GROUPS = ("coarse", "middle", "fine")
+
+
+def ws_resolutions(num_ws: int, img_resolution: int) -> list[int]:
+    return [min(4 * 2 ** math.ceil(l / 2), img_resolution) for l in range(num_ws)]  # noqa: E741
+
+
+def ws_groups(num_ws: int, img_resolution: int, settings: SmoothingSettings) -> np.ndarray:
+    """Group index (0 coarse, 1 middle, 2 fine) of every ws index."""
+    res = np.array(ws_resolutions(num_ws, img_resolution))
+    return np.where(res <= settings.coarse_max_resolution, 0, np.where(res <= settings.middle_max_resolution, 1, 2))
+
+
+class HierarchicalSmoother:
+    """Streaming: `push(w [T, w_dim])` → ws [T, num_ws, w_dim]; output t uses only inputs ≤ t."""
+
+    def __init__(self, num_ws: int, img_resolution: int, settings: SmoothingSettings, frame_rate: float,
+                 w_dim: int = 512) -> None:
+        self.groups = ws_groups(num_ws, img_resolution, settings)
+        seconds = [settings.coarse, settings.middle, settings.fine]
+        self.windows = [max(1, round(s * frame_rate)) for s in seconds]
+        self.ring = np.zeros((max(self.windows), w_dim), np.float32)
+        self.num_ws, self.w_dim = num_ws, w_dim
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = 0
+
+    def push(self, w: np.ndarray) -> np.ndarray:
+        cap = len(self.ring)
+        out = np.empty((len(w), self.num_ws, self.w_dim), np.float32)
+        for t, frame in enumerate(np.asarray(w, np.float32)):
+            self.ring[self.count % cap] = frame
+            self.count += 1
+            for g, n in enumerate(self.windows):
+                n = min(n, self.count)
+                idx = (self.count - 1 - np.arange(n)) % cap
+                out[t, self.groups == g] = self.ring[idx].mean(axis=0)
+        return out

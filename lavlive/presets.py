@@ -1,0 +1,147 @@
+"""Presets: every coefficient of the LAV control path, in TOML, validated on load.
+
+A preset file may set any subset of the keys below; the rest keep their defaults. Unknown keys and
+out-of-range values are errors naming the key, the value and the file, so a typo never silently
+changes the look. Built-in presets live in the repository's `presets/` folder and are found by name.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import LavliveError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+ENCODERS = ("24khz", "32khz", "48khz")
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass
+class EncoderSettings:
+    name: str = "24khz"
+    weights: str = ""  # path to weights; empty: the torch hub cache, else a seeded random encoder
+
+
+@dataclass
+class ModulationSettings:
+    seed: int = 0  # seeds the two projections P_a, P_b
+    y: float = 1.0  # scale of the audio-driven deviation from m_t, in units of Z_std
+    c: float = 0.1  # leaky tanh slope: g(x) = tanh(x) + c·x
+    onset_strength: float = 1.0  # o_t = clip(onset_strength · onset, 0, 1)
+    chroma_strength: float = 0.5  # blend of pitch means M_k into m_t (0: Z_mean only)
+    standardise_seconds: float = 8.0  # time constant of the causal running mean/std of u_t
+
+
+@dataclass
+class SmoothingSettings:
+    coarse: float = 0.8  # causal box window in seconds for ws feeding 4..coarse_max px
+    middle: float = 0.3
+    fine: float = 0.08
+    coarse_max_resolution: int = 8
+    middle_max_resolution: int = 32
+
+
+@dataclass
+class SynthesisSettings:
+    truncation_psi: float = 0.8
+    noise_mode: str = "const"
+
+
+@dataclass
+class Preset:
+    name: str = "default"
+    description: str = ""
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    modulation: ModulationSettings = field(default_factory=ModulationSettings)
+    smoothing: SmoothingSettings = field(default_factory=SmoothingSettings)
+    synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RANGES: dict[str, tuple[float, float]] = {
+    "modulation.seed": (0, 2**31 - 1),
+    "modulation.y": (0.0, 10.0),
+    "modulation.c": (0.0, 2.0),
+    "modulation.onset_strength": (0.0, 10.0),
+    "modulation.chroma_strength": (0.0, 1.0),
+    "modulation.standardise_seconds": (0.1, 600.0),
+    "smoothing.coarse": (0.0, 60.0),
+    "smoothing.middle": (0.0, 60.0),
+    "smoothing.fine": (0.0, 60.0),
+    "smoothing.coarse_max_resolution": (4, 4096),
+    "smoothing.middle_max_resolution": (4, 4096),
+    "synthesis.truncation_psi": (0.0, 2.0),
+}
+CHOICES: dict[str, tuple[str, ...]] = {"encoder.name": ENCODERS, "synthesis.noise_mode": NOISE_MODES}
+
+
+def _fill(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
+    known = {f.name: f for f in fields(obj)}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            raise LavliveError(f"{source}: unknown key '{dotted}' (known: {', '.join(sorted(known))})")
+        current = getattr(obj, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise LavliveError(f"{source}: '{dotted}' must be a table, got {value!r}")
+            _fill(current, value, f"{dotted}.", source)
+            continue
+        setattr(obj, key, _checked(dotted, value, type(current), source))
+
+
+def _checked(dotted: str, value: Any, kind: type, source: str) -> Any:
+    bad = f"{source}: {dotted} = {value!r}"
+    if kind is float and type(value) is int:
+        value = float(value)
+    if type(value) is not kind:
+        raise LavliveError(f"{bad} should be a {kind.__name__}")
+    if dotted in RANGES:
+        lo, hi = RANGES[dotted]
+        if not lo <= value <= hi:
+            raise LavliveError(f"{bad} is out of range [{lo}, {hi}]")
+    if dotted in CHOICES and value not in CHOICES[dotted]:
+        raise LavliveError(f"{bad} is not one of {', '.join(CHOICES[dotted])}")
+    return value
+
+
+def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
+    preset = Preset()
+    _fill(preset, data, "", source)
+    s = preset.smoothing
+    if s.middle_max_resolution < s.coarse_max_resolution:
+        raise LavliveError(f"{source}: smoothing.middle_max_resolution = {s.middle_max_resolution} "
+                           f"is below coarse_max_resolution = {s.coarse_max_resolution}")
+    return preset
+
+
+def builtin_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def load_preset(name_or_path: str | Path | None = None) -> Preset:
+    """A preset by file path or built-in name ('default', 'paper', …); None gives 'default'."""
+    target = Path(name_or_path or "default")
+    if target.suffix != ".toml" and not target.exists():
+        target = PRESETS_DIR / f"{target}.toml"
+        if not target.exists():
+            raise LavliveError(f"preset '{name_or_path}' not found (built-in: {', '.join(builtin_presets())}; "
+                               "or give a .toml path)")
+    if not target.is_file():
+        raise LavliveError(f"{target}: preset file not found")
+    try:
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise LavliveError(f"{target}: not valid TOML ({e})") from None
+    data.setdefault("name", target.stem)
+    return preset_from_dict(data, str(target))
