@@ -1,0 +1,71 @@
+"""Presentation times: frame i is shown at exactly i / fps, and its ws is read off the control
+track (ws at the encoder's frame rate) by linear interpolation at that time.
+
+fps is a Fraction so NTSC rates are exact (29.97 means 30000/1001); times are computed from
+integers, never accumulated, so there is no drift over a long track. Interpolating needs the
+control frame just after t, which is one control frame of lookahead (13 ms at 75 Hz).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from ..errors import LavliveError
+
+NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001),
+        "119.88": Fraction(120000, 1001)}
+
+
+def parse_fps(text: str | float | Fraction) -> Fraction:
+    """'30', '29.97', '30000/1001', 144 → an exact Fraction; NTSC decimals map to their x/1001 rates."""
+    try:
+        fps = NTSC.get(str(text)) or Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        raise LavliveError(f"--fps {text}: not a frame rate (use e.g. 30, 29.97 or 30000/1001)") from None
+    if not 1 <= fps <= 1000:
+        raise LavliveError(f"--fps {text}: use a frame rate between 1 and 1000")
+    return fps
+
+
+def frame_time(index: int, fps: Fraction) -> float:
+    return float(Fraction(index) / fps)
+
+
+class ControlTrack:
+    """A bounded history of control frames (ws) that answers ws at any presentation time."""
+
+    def __init__(self, frame_rate: float, capacity: int) -> None:
+        self.frame_rate = frame_rate
+        self.capacity = capacity
+        self.frames: np.ndarray | None = None
+        self.first = 0  # index of frames[0] in the whole stream
+        self.count = 0  # control frames appended so far
+
+    @property
+    def end_time(self) -> float:
+        """Latest time that can be sampled (the last control frame's time)."""
+        return (self.count - 1) / self.frame_rate
+
+    def extend(self, ws: np.ndarray) -> None:
+        if len(ws) == 0:
+            return
+        self.frames = ws.copy() if self.frames is None else np.concatenate([self.frames, ws])
+        self.count += len(ws)
+        drop = len(self.frames) - self.capacity
+        if drop > 0:
+            self.frames = self.frames[drop:]
+            self.first += drop
+
+    def sample(self, t: float) -> np.ndarray:
+        if self.frames is None or t > self.end_time + 1e-9:
+            raise ValueError(f"control track does not reach t={t:.4f}s yet")
+        pos = max(0.0, t * self.frame_rate) - self.first
+        if pos < -1e-6:
+            raise ValueError(f"t={t:.4f}s is older than the control track keeps")
+        i = min(int(np.floor(pos)), len(self.frames) - 1)
+        frac = pos - i
+        if frac < 1e-9 or i + 1 >= len(self.frames):
+            return self.frames[i].copy()
+        return ((1 - frac) * self.frames[i] + frac * self.frames[i + 1]).astype(self.frames.dtype)
