@@ -38,6 +38,7 @@ class ModulationSettings:
     onset_strength: float = 1.0  # o_t = clip(onset_strength · onset, 0, 1)
     chroma_strength: float = 0.5  # blend of pitch means M_k into m_t (0: Z_mean only)
     standardise_seconds: float = 8.0  # time constant of the causal running mean/std of u_t
+    silence_db: float = -60.0  # below this level (dBFS) the audio-driven motion fades out
 
 
 @dataclass
@@ -75,6 +76,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "modulation.onset_strength": (0.0, 10.0),
     "modulation.chroma_strength": (0.0, 1.0),
     "modulation.standardise_seconds": (0.1, 600.0),
+    "modulation.silence_db": (-120.0, 0.0),
     "smoothing.coarse": (0.0, 60.0),
     "smoothing.middle": (0.0, 60.0),
     "smoothing.fine": (0.0, 60.0),

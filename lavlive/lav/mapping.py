@@ -6,17 +6,22 @@ onset strength o_t and chroma χ_t ∈ R^12:
     o_t   = clip(onset_strength · onset_t, 0, 1)
     u_t   = (1 − o_t) · P_a e_t + o_t · P_b e_t            P_a, P_b ∈ R^{512×128}, seeded N(0, 1/128)
     û_t   = (u_t − μ_t) / sqrt(σ²_t + ε)                   causal running mean/variance per dimension
+    a_t   = clip((level_t − silence_db) / 20 dB, 0, 1)       silence gate from the frame's RMS level
     g(x)  = tanh(x) + c · x                                 leaky tanh: bounded, but outliers still move
     χ̃_t   = χ_t / Σ_k χ_tk   (uniform when Σ = 0)
     m_t   = (1 − s) · Z_mean + s · Σ_k χ̃_tk M_k             s = chroma_strength
-    w_t   = m_t + y · Z_std ⊙ g(û_t)
+    w_t   = m_t + y · Z_std ⊙ a_t · g(û_t)
     w'_t  = w_avg + ψ · (w_t − w_avg)                       truncation
 
 Choices the paper leaves open:
 - Standardisation is causal so live input works: an exponential running mean and variance with
   time constant τ = standardise_seconds, α_t = max(1 − exp(−1/(τ·rate)), 1/t), so the first
   frames use the plain mean of what has been heard (no warm-up bias). The first frame maps to
-  û = 0, and constant input (digital silence) keeps û = 0: a calm, steady picture. ε = 1e-6.
+  û = 0. ε = 1e-6.
+- Silence: standardisation would blow the encoder's tiny start-up transients on silent input up
+  to full-scale motion, so a gate a_t on the audio level fades the motion out below silence_db
+  (with a 20 dB ramp) and the running statistics are not updated while it is closed: silence
+  gives a calm, steady picture at m_t.
 - Z_mean, Z_std and the pitch means M_k come from `statistics.py` (10,000 mapping samples).
 """
 
@@ -56,21 +61,25 @@ class LavMapper:
         self.mean = np.zeros(self.w_dim)
         self.var = np.zeros(self.w_dim)
 
-    def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-        """emb [T, 128], onset [T], chroma [T, 12] → w [T, w_dim] float32."""
+    def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
+             level_db: np.ndarray | None = None) -> np.ndarray:
+        """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim]."""
         emb = np.asarray(emb, np.float64)
         s = self.settings
         o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]
         u = (1 - o) * (emb @ self.p_a.T) + o * (emb @ self.p_b.T)
-        u_hat = np.empty_like(u)
+        gate = np.ones(len(u)) if level_db is None else np.clip((np.asarray(level_db) - s.silence_db) / 20, 0, 1)
+        u_hat = np.zeros_like(u)
         for t in range(len(u)):
+            if gate[t] == 0:
+                continue
             self.count += 1
             a = max(self.alpha, 1 / self.count)
             delta = u[t] - self.mean
             self.mean += a * delta
             self.var = (1 - a) * (self.var + a * delta * delta)
             u_hat[t] = (u[t] - self.mean) / np.sqrt(self.var + EPS)
-        g = np.tanh(u_hat) + s.c * u_hat
+        g = (np.tanh(u_hat) + s.c * u_hat) * gate[:, None]
         chroma = np.maximum(np.asarray(chroma, np.float64), 0.0)
         total = chroma.sum(axis=1, keepdims=True)
         weights = np.where(total > 1e-8, chroma / np.maximum(total, 1e-8), 1.0 / PITCH_CLASSES)

@@ -1,0 +1,89 @@
+"""The whole control path as one streaming operator: audio blocks → ws at the encoder's frame rate.
+
+    block ──▶ EnCodec embeddings e_k (encoder rate) ─┐
+          └─▶ onset, chroma (50 Hz) ─ interpolated at each e_k's time ─▶ LAV mapping ─▶ smoothing ─▶ ws_k
+
+An embedding frame waits until the features reach its time, so the path's lookahead is the larger
+of the two analysers' lookaheads plus one feature frame (for the interpolation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio.features import MusicFeatures, MusicFrames
+from ..presets import Preset
+from .mapping import LavMapper
+from .smoothing import HierarchicalSmoother
+from .statistics import WStatistics
+
+FEATURE_RATE = 50
+
+
+class ControlPath:
+    def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int) -> None:
+        self.encoder = encoder
+        sr = encoder.sample_rate
+        self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
+                                      n_fft=int(round(2048 * sr / 24000)))
+        self.frame_rate = encoder.frame_rate
+        self.mapper = LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi,
+                                emb_dim=encoder.dim)
+        self.smoother = HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate,
+                                             w_dim=stats.z_mean.shape[0])
+        self.lookahead = max(encoder.lookahead, self.features.lookahead + 1 / self.features.frame_rate)
+        self._emb: list[np.ndarray] = []  # embedding frames waiting for their features
+        self._next_emb = 0  # index of the first waiting embedding frame
+        self._feat = MusicFrames.concat([])  # recent feature frames (bounded)
+        self._hop = int(round(sr / self.frame_rate))
+        self._audio = np.zeros(0, np.float32)  # samples not yet in a full hop
+        self._levels: list[float] = []  # RMS level (dBFS) of each hop, from the first not yet emitted
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """block [channels, n] at the encoder's rate → ws [k, num_ws, w_dim] for frames now final."""
+        mono = block.mean(axis=0)
+        self._emb.extend(self.encoder.push(block).cpu().numpy())
+        self._add_features(self.features.push(mono))
+        self._add_levels(mono, final=False)
+        return self._emit(final=False)
+
+    def flush(self) -> np.ndarray:
+        self._emb.extend(self.encoder.flush().cpu().numpy())
+        self._add_features(self.features.flush())
+        self._add_levels(np.zeros(0, np.float32), final=True)
+        return self._emit(final=True)
+
+    def _add_levels(self, mono: np.ndarray, final: bool) -> None:
+        audio = np.concatenate([self._audio, mono])
+        hops = len(audio) // self._hop
+        if final and len(audio) % self._hop:
+            hops += 1
+            audio = np.pad(audio, (0, hops * self._hop - len(audio)))
+        frames = audio[:hops * self._hop].reshape(hops, self._hop).astype(np.float64)
+        self._levels.extend(10 * np.log10(np.mean(frames**2, axis=1) + 1e-12))
+        self._audio = audio[hops * self._hop:]
+
+    def _add_features(self, frames: MusicFrames) -> None:
+        joined = MusicFrames.concat([self._feat, frames])
+        keep = 8  # a few frames of history suffice for interpolation
+        drop = max(0, len(joined) - keep - len(frames))
+        self._feat = MusicFrames(joined.start + drop, joined.onset[drop:], joined.onset_raw[drop:],
+                                 joined.chroma[drop:])
+
+    def _emit(self, final: bool) -> np.ndarray:
+        f = self._feat
+        if not len(f) or not self._emb:
+            return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
+        times = (self._next_emb + np.arange(len(self._emb))) / self.frame_rate
+        feat_times = (f.start + np.arange(len(f))) / self.features.frame_rate
+        ready = len(self._emb) if final else int(np.searchsorted(times, feat_times[-1], side="right"))
+        if ready == 0:
+            return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
+        t = times[:ready]
+        onset = np.interp(t, feat_times, f.onset)
+        chroma = np.stack([np.interp(t, feat_times, f.chroma[:, k]) for k in range(12)], axis=1)
+        emb = np.stack(self._emb[:ready])
+        levels = np.asarray(self._levels[:ready] + [0.0] * max(0, ready - len(self._levels)))
+        del self._emb[:ready], self._levels[:ready]
+        self._next_emb += ready
+        return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))

@@ -1,0 +1,72 @@
+"""The assembled control path: block-size independent, causal within its lookahead, calm on silence."""
+
+import numpy as np
+import pytest
+import torch
+
+from lavlive.audio.encodec_stream import load_encoder
+from lavlive.lav.control import ControlPath
+from lavlive.lav.statistics import sample_statistics
+from lavlive.presets import load_preset
+
+SR = 24000
+
+
+@pytest.fixture(scope="module")
+def parts():
+    from lavlive.generator import Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256, channel_max=16,
+                                  mapping_layers=2)).eval()
+    return G, sample_statistics(G, samples=1000)
+
+
+def run(parts, audio, block):
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    path = ControlPath(encoder, stats, load_preset("default"), G.num_ws, G.img_resolution)
+    out = [path.push(audio[:, i:i + block]) for i in range(0, audio.shape[1], block)]
+    return np.concatenate(out + [path.flush()]), path
+
+
+def music(seconds=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(SR * seconds)) / SR
+    x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 330 * t)
+    for hit in np.arange(0.25, seconds, 0.5):
+        i = int(hit * SR)
+        x[i:i + 1200] += rng.normal(0, 0.5, 1200) * np.exp(-np.arange(1200) / 300)
+    return x[None].astype(np.float32)
+
+
+def test_one_ws_per_encoder_frame_and_block_size_independent(parts):
+    audio = music()
+    a, path = run(parts, audio, 2400)
+    b, _ = run(parts, audio, 777)
+    assert a.shape == (int(np.ceil(audio.shape[1] / 320)), parts[0].num_ws, 64)
+    assert np.allclose(a, b, atol=1e-4)
+    assert path.lookahead == pytest.approx(path.features.lookahead + 0.02)
+
+
+def test_output_before_t_plus_lookahead_ignores_later_audio(parts):
+    audio = music()
+    a, path = run(parts, audio, 2400)
+    changed = audio.copy()
+    cut = int(2.0 * SR)
+    changed[:, cut:] = np.random.default_rng(5).normal(0, 0.5, changed.shape[1] - cut)
+    b, _ = run(parts, changed, 2400)
+    safe = int((2.0 - path.lookahead) * path.frame_rate) - 1
+    assert np.array_equal(a[:safe], b[:safe])
+    assert not np.allclose(a[safe + 40:], b[safe + 40:])
+
+
+def test_silence_is_calm_and_finite(parts):
+    ws, _ = run(parts, np.zeros((1, SR * 2), np.float32), 2400)
+    assert np.isfinite(ws).all()
+    assert np.abs(np.diff(ws, axis=0)).max() < 1e-4
+
+
+def test_music_moves_the_picture(parts):
+    ws, _ = run(parts, music(), 2400)
+    assert np.abs(np.diff(ws[:, -1], axis=0)).mean() > 1e-3
