@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import models, synth
+from .commands import analyze, models, synth
 from .errors import LavliveError
 
-COMMANDS = (synth, models)
+COMMANDS = (synth, analyze, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 torch.set_num_threads(2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Keep W-statistics caches out of the user's home, and shared by the subprocesses tests start."""
+    os.environ["LAVLIVE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def sg2_fixture() -> Path:
     path = FIXTURES / "stylegan2" / "nvidia-sg2-64.pkl"

@@ -13,40 +13,9 @@ from lavlive.audio.sources import (AudioDeviceError, AudioFileError, DeviceSourc
                                    mix_matrix)
 from lavlive.errors import LavliveError
 
+from audio_files import encode, sine
+
 SR = 24000
-
-
-def encode(path: Path, data: np.ndarray, rate: int, codec: str = "pcm_s16le", layout: str | None = None,
-           fmt: str | None = None) -> Path:
-    """Write float data [channels, n] with a PyAV encoder, converting to the encoder's sample format."""
-    layout = layout or {1: "mono", 2: "stereo"}[data.shape[0]]
-    with av.open(str(path), "w") as c:
-        s = c.add_stream(codec, rate=rate, layout=layout)
-        if codec == "vorbis":
-            s.codec_context.options = {"strict": "-2"}  # FFmpeg's own vorbis encoder is "experimental"
-        fmt = fmt or s.codec_context.codec.audio_formats[0].name
-        step = s.codec_context.frame_size or 4096
-        for i in range(0, data.shape[1], step):
-            x = data[:, i:i + step]
-            if fmt.startswith("s16"):
-                x = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
-            elif fmt.startswith("s32"):
-                x = np.round(np.clip(x, -1, 1) * 2147483647).astype(np.int32)
-            else:
-                x = x.astype(np.float32)
-            x = np.ascontiguousarray(x if fmt.endswith("p") else x.T.reshape(1, -1))
-            frame = av.AudioFrame.from_ndarray(x, format=fmt, layout=layout)
-            frame.sample_rate, frame.pts = rate, i
-            for p in s.encode(frame):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-    return path
-
-
-def sine(freq: float, seconds: float, rate: int, channels: int = 1, amp: float = 0.5) -> np.ndarray:
-    t = np.arange(round(seconds * rate)) / rate
-    return np.repeat((amp * np.sin(2 * np.pi * freq * t))[None], channels, axis=0)
 
 
 def peak_hz(x: np.ndarray, rate: int) -> float:

@@ -353,8 +353,8 @@ def resolve_seanet(name: str, weights: str | Path | None = None, download: bool 
     if path is None:
         where = (f"{Path(torch.hub.get_dir()) / 'checkpoints' / info.hub_file}" if info.hub_file
                  else f"the Hugging Face cache for {info.hf_repo}")
-        notice = (f"EnCodec {name}: no weights at {where}; using random weights (seed {seed}) - pass download=True "
-                  "once to fetch the published ones, or give a weights path")
+        notice = (f"EnCodec {name}: no weights at {where}; using a random encoder (seed {seed}); "
+                  "--download fetches the published weights once, --encoder-weights PATH uses yours")
         return build_seanet(spec, seed), spec, f"random (seed {seed})", notice
     spec, state = read_weights(path, spec)
     seanet = build_seanet(spec, seed)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
+from ..generator import Generator
 from ..presets import Preset
 from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
-from .statistics import WStatistics
+from .statistics import WStatistics, w_statistics
 
 FEATURE_RATE = 50
 
@@ -38,6 +40,14 @@ class ControlPath:
         self._hop = int(round(sr / self.frame_rate))
         self._audio = np.zeros(0, np.float32)  # samples not yet in a full hop
         self._levels: list[float] = []  # RMS level (dBFS) of each hop, from the first not yet emitted
+
+    @classmethod
+    def for_generator(cls, G: Generator, preset: Preset, encoder_weights: str | None = None,
+                      download: bool = False, device: str = "cpu") -> tuple[ControlPath, str | None]:
+        """The control path a preset describes, for generator G; plus a notice if the encoder is random."""
+        encoder, notice = load_encoder(preset.encoder.name, encoder_weights or preset.encoder.weights or None,
+                                       download=download, device=device)
+        return cls(encoder, w_statistics(G), preset, G.num_ws, G.img_resolution), notice
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """block [channels, n] at the encoder's rate → ws [k, num_ws, w_dim] for frames now final."""

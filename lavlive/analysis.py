@@ -1,0 +1,148 @@
+"""`lavlive analyze`: run the control path over a track and draw what it sees, to tune presets by eye.
+
+One figure: waveform, percussive onset, chromagram, the embeddings' first principal components and
+the smoothed w of each layer group. Series are decimated as they grow (the stride doubles when a
+series is full), so a two-hour mix draws in the same memory as a song.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .audio.features import MusicFrames
+from .audio.sources import FileSource
+from .lav.control import ControlPath
+from .lav.smoothing import GROUPS
+
+MAX_POINTS = 4000
+BLOCK_SECONDS = 0.1
+
+
+class Decimated:
+    """A growing series [t, ...] sampled at `rate`, holding at most `limit` rows."""
+
+    def __init__(self, rate: float, limit: int = MAX_POINTS) -> None:
+        self.rate, self.limit, self.stride, self.count = rate, limit, 1, 0
+        self.rows: list[np.ndarray] = []
+
+    def extend(self, rows: np.ndarray) -> None:
+        idx = self.count + np.arange(len(rows))
+        self.rows.extend(np.asarray(rows)[idx % self.stride == 0])
+        self.count += len(rows)
+        while len(self.rows) > self.limit:
+            self.rows, self.stride = self.rows[::2], self.stride * 2
+
+    def array(self) -> np.ndarray:
+        return np.stack(self.rows) if self.rows else np.zeros((0,))
+
+    def times(self) -> np.ndarray:
+        return np.arange(len(self.rows)) * self.stride / self.rate
+
+
+class Recording:
+    """Wraps a streaming operator and hands each output to `sink` on its way through."""
+
+    def __init__(self, inner: Any, sink: Callable[[Any], None]) -> None:
+        self.inner, self.sink = inner, sink
+
+    def push(self, block: Any) -> Any:
+        out = self.inner.push(block)
+        self.sink(out)
+        return out
+
+    def flush(self) -> Any:
+        out = self.inner.flush()
+        self.sink(out)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@dataclass
+class Analysis:
+    sample_rate: int
+    envelope: Decimated  # [t, 2] min/max per 10 ms
+    onset: Decimated
+    chroma: Decimated
+    embeddings: Decimated
+    ws: Decimated  # [t, num_ws, w_dim]
+    groups: np.ndarray
+    notices: list[str] = field(default_factory=list)
+
+
+def analyse(path: ControlPath, source: FileSource, groups: np.ndarray, progress: Callable[[int], None]) -> Analysis:
+    sr = source.sample_rate
+    env_hop = sr // 100
+    a = Analysis(sr, Decimated(100), Decimated(path.features.frame_rate), Decimated(path.features.frame_rate),
+                 Decimated(path.frame_rate), Decimated(path.frame_rate), groups)
+
+    def features(frames: MusicFrames) -> None:
+        a.onset.extend(frames.onset)
+        a.chroma.extend(frames.chroma)
+
+    path.encoder = Recording(path.encoder, lambda e: a.embeddings.extend(e.cpu().numpy()))
+    path.features = Recording(path.features, features)
+    leftover = np.zeros(0, np.float32)
+    for block in source:
+        mono = np.concatenate([leftover, block.mean(axis=0)])
+        n = len(mono) // env_hop * env_hop
+        frames = mono[:n].reshape(-1, env_hop)
+        a.envelope.extend(np.stack([frames.min(axis=1), frames.max(axis=1)], axis=1))
+        leftover = mono[n:]
+        a.ws.extend(path.push(block))
+        progress(block.shape[1])
+    a.ws.extend(path.flush())
+    return a
+
+
+def principal_components(x: np.ndarray, k: int = 3) -> np.ndarray:
+    if len(x) < 2:
+        return np.zeros((len(x), k))
+    x = x - x.mean(axis=0)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    pcs = u[:, :k] * s[:k]
+    return np.pad(pcs, ((0, 0), (0, k - pcs.shape[1])))
+
+
+def plot(a: Analysis, title: str, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(5, 1, figsize=(14, 12), sharex=True, constrained_layout=True)
+    fig.suptitle(title)
+    env = a.envelope.array()
+    if len(env):
+        axes[0].fill_between(a.envelope.times(), env[:, 0], env[:, 1], color="#333", linewidth=0)
+    axes[0].set(ylabel="waveform", ylim=(-1, 1))
+    axes[1].plot(a.onset.times(), a.onset.array(), color="#c0392b", linewidth=0.8)
+    axes[1].set(ylabel="percussive onset", ylim=(0, 1.05))
+    chroma = a.chroma.array()
+    if len(chroma):
+        t = a.chroma.times()
+        axes[2].imshow(chroma.T, aspect="auto", origin="lower", cmap="magma", interpolation="nearest",
+                       extent=(0, t[-1] + a.chroma.stride / a.chroma.rate, -0.5, 11.5))
+    axes[2].set(ylabel="chroma", yticks=range(12), yticklabels="C C# D D# E F F# G G# A A# B".split())
+    pcs = principal_components(a.embeddings.array().reshape(len(a.embeddings.rows), -1)) if a.embeddings.rows else None
+    if pcs is not None:
+        for i in range(3):
+            axes[3].plot(a.embeddings.times(), pcs[:, i], linewidth=0.8, label=f"PC{i + 1}")
+        axes[3].legend(loc="upper right", fontsize="small")
+    axes[3].set(ylabel="EnCodec embedding")
+    ws = a.ws.array()
+    if len(ws):
+        first = [int(np.argmax(a.groups == g)) for g in range(3) if (a.groups == g).any()]
+        direction = principal_components(ws[:, first[-1]].T, 1)[:, 0]
+        direction /= np.linalg.norm(direction) + 1e-12
+        for g, idx in zip(GROUPS, first):
+            axes[4].plot(a.ws.times(), ws[:, idx] @ direction, linewidth=0.9, label=f"{g} (ws[{idx}])")
+        axes[4].legend(loc="upper right", fontsize="small")
+    axes[4].set(ylabel="smoothed w (top PC)", xlabel="time (s)")
+    fig.savefig(out, dpi=100, format="png")
+    plt.close(fig)
