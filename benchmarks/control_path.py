@@ -125,8 +125,29 @@ def build(encoder_name: str, stats, num_ws: int, img_resolution: int):
     from lavlive.lav.control import ControlPath
     from lavlive.presets import load_preset
 
+    from lavlive.lav import control
+
     encoder, notice = load_encoder(encoder_name)
-    path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
+    try:
+        path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
+    except ValueError as e:
+        if "n_fft" not in str(e):
+            raise
+        # ControlPath picks n_fft = round(2048·sr/24000), odd at 32 kHz (2731), which MusicFeatures
+        # rejects. Measure with n_fft rounded down to even as a stand-in, and say so.
+        original = control.MusicFeatures
+
+        def even_nfft(**kw):
+            kw["n_fft"] -= kw["n_fft"] % 2
+            return original(**kw)
+
+        control.MusicFeatures = even_nfft
+        try:
+            path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
+        finally:
+            control.MusicFeatures = original
+        notice = (f"ControlPath raises for {encoder_name} ({e}; n_fft = round(2048*sr/24000) is odd); "
+                  f"measured with n_fft {path.features.n_fft if hasattr(path.features, 'n_fft') else 'even'} instead")
     return path, notice
 
 
@@ -255,7 +276,7 @@ def main() -> None:
             print(f"\n1. Real-time factor, {args.seconds:g} s track (written in {took:.1f} s), "
                   f"default generator stats (num_ws {num_ws}, {res} px)")
             print(f"{'encoder':<8} {'threads':>7} {'RTF':>7} {'decode':>7} {'encoder':>8} {'features':>9} "
-                  f"{'rest':>7} {'frames':>7}   (stage columns: seconds per audio second)")
+                  f"{'rest':>7} {'frames':>7} {'load':>5}   (stage columns: seconds per audio second; load: 1-min load average before the row)")
             for name in args.encoders:
                 path, notice = build(name, stats, num_ws, res)
                 if notice:
@@ -264,13 +285,14 @@ def main() -> None:
                 for threads in args.threads:
                     torch.set_num_threads(threads)
                     path, _ = build(name, stats, num_ws, res)
+                    load = os.getloadavg()[0]
                     r = run_path(path, track, args.block)
                     a = r["audio"]
                     rtf = r["total"] / a
                     if name == "24khz" and threads == 2:
                         rtf24_2 = rtf
                     print(f"{name:<8} {threads:>7} {rtf:>7.3f} {r['decode'] / a:>7.3f} {r['encoder'] / a:>8.3f} "
-                          f"{r['features'] / a:>9.3f} {r['rest'] / a:>7.3f} {r['frames']:>7}", flush=True)
+                          f"{r['features'] / a:>9.3f} {r['rest'] / a:>7.3f} {r['frames']:>7} {load:>5.2f}", flush=True)
                     assert r["frames"] == r["expected_frames"], r
             if rtf24_2 is not None:
                 print(f"target: RTF <= {RTF_TARGET} on 2 threads, 24 kHz: {rtf24_2:.3f} -> "

@@ -22,9 +22,9 @@ def parts():
     return G, sample_statistics(G, samples=1000)
 
 
-def run(parts, audio, block):
+def run(parts, audio, block, encoder_name="24khz"):
     G, stats = parts
-    encoder, _ = load_encoder("24khz")
+    encoder, _ = load_encoder(encoder_name)
     path = ControlPath(encoder, stats, load_preset("default"), G.num_ws, G.img_resolution)
     out = [path.push(audio[:, i:i + block]) for i in range(0, audio.shape[1], block)]
     return np.concatenate(out + [path.flush()]), path
@@ -70,3 +70,13 @@ def test_silence_is_calm_and_finite(parts):
 def test_music_moves_the_picture(parts):
     ws, _ = run(parts, music(), 2400)
     assert np.abs(np.diff(ws[:, -1], axis=0)).mean() > 1e-3
+
+
+def test_paper_preset_encoder_streams_too(parts):
+    """The 32 kHz (50 Hz) encoder of the paper preset, with its 80 ms lookahead."""
+    t = np.arange(int(32000 * 2.0)) / 32000
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + (t % 0.5 < 0.05)))[None].astype(np.float32)
+    a, path = run(parts, audio, 3200, "32khz")
+    b, _ = run(parts, audio, 1111, "32khz")
+    assert path.frame_rate == 50 and a.shape[0] == 100
+    assert np.allclose(a, b, atol=1e-4) and np.isfinite(a).all()

@@ -27,7 +27,7 @@ class ControlPath:
         self.encoder = encoder
         sr = encoder.sample_rate
         self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
-                                      n_fft=int(round(2048 * sr / 24000)))
+                                      n_fft=2 * round(1024 * sr / 24000))  # same window length in seconds
         self.frame_rate = encoder.frame_rate
         self.mapper = LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi,
                                 emb_dim=encoder.dim)
