@@ -18,6 +18,10 @@ benchmark itself holds nothing that grows with the track.
    figure is the peak RSS over the baseline taken after imports and model construction (VmHWM is
    reset at the baseline through /proc/self/clear_refs; ru_maxrss is the fallback).
 
+numpy's BLAS pool is capped at 1 thread by default (`--blas-threads 0` keeps OpenBLAS's own
+default, one thread per core): on a loaded 2-core machine its spinning threads fight torch's
+OpenMP pool and the 2-thread RTF went from ~0.6 to ~10.
+
 Targets: RTF <= 0.15 on 2 threads with the 24 kHz encoder; peak memory for the long track
 <= 1.5x that for the 1-minute track. `--quick` uses 1 vs 5 minutes instead of 1 vs 30.
 """
@@ -125,29 +129,8 @@ def build(encoder_name: str, stats, num_ws: int, img_resolution: int):
     from lavlive.lav.control import ControlPath
     from lavlive.presets import load_preset
 
-    from lavlive.lav import control
-
     encoder, notice = load_encoder(encoder_name)
-    try:
-        path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
-    except ValueError as e:
-        if "n_fft" not in str(e):
-            raise
-        # ControlPath picks n_fft = round(2048·sr/24000), odd at 32 kHz (2731), which MusicFeatures
-        # rejects. Measure with n_fft rounded down to even as a stand-in, and say so.
-        original = control.MusicFeatures
-
-        def even_nfft(**kw):
-            kw["n_fft"] -= kw["n_fft"] % 2
-            return original(**kw)
-
-        control.MusicFeatures = even_nfft
-        try:
-            path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
-        finally:
-            control.MusicFeatures = original
-        notice = (f"ControlPath raises for {encoder_name} ({e}; n_fft = round(2048*sr/24000) is odd); "
-                  f"measured with n_fft {path.features.n_fft if hasattr(path.features, 'n_fft') else 'even'} instead")
+    path = ControlPath(encoder, stats, load_preset("default"), num_ws, img_resolution)
     return path, notice
 
 
@@ -195,9 +178,19 @@ def status_kb(field: str) -> int | None:
     return None
 
 
+def limit_blas(n: int) -> str:
+    """Cap numpy's BLAS pool (used by features and mapping) at n threads; 0 leaves the library default."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if n > 0:
+        threadpool_limits(limits=n, user_api="blas")
+    return ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info() if i["user_api"] == "blas")
+
+
 def memory_child(args: argparse.Namespace) -> None:
     import torch
 
+    limit_blas(args.blas_threads)
     torch.set_num_threads(args.child_threads)
     stats = load_stats(Path(args.child_stats))
     path, _ = build(args.child_encoder, stats, args.child_num_ws, args.child_res)
@@ -218,10 +211,11 @@ def memory_child(args: argparse.Namespace) -> None:
                       "end_kb": status_kb("VmRSS"), **r}))
 
 
-def memory_run(track: Path, stats_file: Path, num_ws: int, res: int, block: float, threads: int) -> dict:
+def memory_run(track: Path, stats_file: Path, num_ws: int, res: int, block: float, threads: int,
+               blas: int) -> dict:
     cmd = [sys.executable, __file__, "--child-track", str(track), "--child-stats", str(stats_file),
            "--child-encoder", "24khz", "--child-num-ws", str(num_ws), "--child-res", str(res),
-           "--child-threads", str(threads), "--block", str(block)]
+           "--child-threads", str(threads), "--block", str(block), "--blas-threads", str(blas)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -240,6 +234,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--encoders", nargs="+", default=["24khz", "32khz"])
     ap.add_argument("--memory-threads", type=int, default=2)
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="numpy BLAS threads (0: library default, which oversubscribes small CPUs, see below)")
     ap.add_argument("--skip-rtf", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     for name, kind in (("track", str), ("stats", str), ("encoder", str), ("num-ws", int), ("res", int),
@@ -256,10 +252,11 @@ def main() -> None:
     from lavlive.lav.statistics import sample_statistics
 
     long_minutes = 5 if args.quick else 30
+    blas = limit_blas(args.blas_threads)
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
           f"blocks of {args.block:g} s ({int(round(args.block * 24000))} samples at 24 kHz, "
           f"{int(round(args.block * 32000))} at 32 kHz); file: stereo s16 FLAC at {FILE_RATE} Hz "
-          f"(decode + mixdown + resampling included)")
+          f"(decode + mixdown + resampling included); numpy BLAS threads: {blas}")
     G = default_generator()
     stats = sample_statistics(G)
     num_ws, res = G.num_ws, G.img_resolution
@@ -305,7 +302,8 @@ def main() -> None:
             for minutes in (1, long_minutes):
                 track = tmp / f"mem{minutes}.flac"
                 took = write_track(track, 60.0 * minutes)
-                r = memory_run(track, stats_file, num_ws, res, args.block, args.memory_threads)
+                r = memory_run(track, stats_file, num_ws, res, args.block, args.memory_threads,
+                               args.blas_threads)
                 track.unlink()
                 results[minutes] = r
                 print(f"{minutes:>3} min track (written in {took:5.1f} s, {r['frames']} frames, "
