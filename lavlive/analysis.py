@@ -19,7 +19,7 @@ from .lav.control import ControlPath
 from .lav.smoothing import GROUPS
 
 MAX_POINTS = 4000
-BLOCK_SECONDS = 0.1
+BLOCK_SECONDS = 0.5  # offline: large blocks amortise the encoder's per-call overhead
 
 
 class Decimated:

@@ -10,6 +10,7 @@ of the two analysers' lookaheads plus one feature frame (for the interpolation).
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
@@ -24,6 +25,9 @@ FEATURE_RATE = 50
 
 class ControlPath:
     def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int) -> None:
+        # The path's matrices are small; a multi-threaded BLAS pool would only fight torch's threads for
+        # the cores (measured: 60x slower on 2 cores), so numpy gets one BLAS thread, process-wide.
+        threadpool_limits(1, user_api="blas")
         self.encoder = encoder
         sr = encoder.sample_rate
         self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
