@@ -70,16 +70,17 @@ class Analysis:
     onset: Decimated
     chroma: Decimated
     embeddings: Decimated
-    ws: Decimated  # [t, num_ws, w_dim]
-    groups: np.ndarray
+    ws: Decimated  # [t, 3, w_dim]: the first ws index of each layer group
+    ws_indices: list[int]
     notices: list[str] = field(default_factory=list)
 
 
-def analyse(path: ControlPath, source: FileSource, groups: np.ndarray, progress: Callable[[int], None]) -> Analysis:
+def analyse(path: ControlPath, source: FileSource, progress: Callable[[int], None]) -> Analysis:
     sr = source.sample_rate
     env_hop = sr // 100
+    shown = [int(m[0]) for m in path.smoother.members if len(m)]
     a = Analysis(sr, Decimated(100), Decimated(path.features.frame_rate), Decimated(path.features.frame_rate),
-                 Decimated(path.frame_rate), Decimated(path.frame_rate), groups)
+                 Decimated(path.frame_rate), Decimated(path.frame_rate), shown)
 
     def features(frames: MusicFrames) -> None:
         a.onset.extend(frames.onset)
@@ -94,9 +95,9 @@ def analyse(path: ControlPath, source: FileSource, groups: np.ndarray, progress:
         frames = mono[:n].reshape(-1, env_hop)
         a.envelope.extend(np.stack([frames.min(axis=1), frames.max(axis=1)], axis=1))
         leftover = mono[n:]
-        a.ws.extend(path.push(block))
+        a.ws.extend(path.push(block)[:, shown])
         progress(block.shape[1])
-    a.ws.extend(path.flush())
+    a.ws.extend(path.flush()[:, shown])
     return a
 
 
@@ -137,11 +138,10 @@ def plot(a: Analysis, title: str, out: Path) -> None:
     axes[3].set(ylabel="EnCodec embedding")
     ws = a.ws.array()
     if len(ws):
-        first = [int(np.argmax(a.groups == g)) for g in range(3) if (a.groups == g).any()]
-        direction = principal_components(ws[:, first[-1]].T, 1)[:, 0]
-        direction /= np.linalg.norm(direction) + 1e-12
-        for g, idx in zip(GROUPS, first):
-            axes[4].plot(a.ws.times(), ws[:, idx] @ direction, linewidth=0.9, label=f"{g} (ws[{idx}])")
+        finest = ws[:, -1] - ws[:, -1].mean(axis=0)
+        direction = np.linalg.svd(finest, full_matrices=False)[2][0]  # where the fine layers move most
+        for j, (g, idx) in enumerate(zip(GROUPS, a.ws_indices)):
+            axes[4].plot(a.ws.times(), ws[:, j] @ direction, linewidth=0.9, label=f"{g} (ws[{idx}])")
         axes[4].legend(loc="upper right", fontsize="small")
     axes[4].set(ylabel="smoothed w (top PC)", xlabel="time (s)")
     fig.savefig(out, dpi=100, format="png")

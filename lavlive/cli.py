@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from threadpoolctl import threadpool_limits
+
 from . import __version__
 from .commands import analyze, models, synth
 from .errors import LavliveError
@@ -27,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # numpy's work here is small matrices; a BLAS thread pool would only fight torch's threads for
+    # the cores (measured 60x slower control path on 2 cores), so it gets one thread.
+    threadpool_limits(1, user_api="blas")
     try:
         return int(args.run(args) or 0)
     except LavliveError as e:

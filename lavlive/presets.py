@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from .audio.encodec_models import ENCODERS as ENCODER_INFO
 from .errors import LavliveError
 
 if sys.version_info >= (3, 11):
@@ -20,14 +21,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
-ENCODERS = ("24khz", "32khz", "48khz")
+ENCODERS = tuple(ENCODER_INFO)
 NOISE_MODES = ("const", "random", "none")
 
 
 @dataclass
 class EncoderSettings:
     name: str = "24khz"
-    weights: str = ""  # path to weights; empty: the torch hub cache, else a seeded random encoder
+    weights: str = ""  # path to weights (relative to the working folder); empty: torch hub cache, else random
 
 
 @dataclass
@@ -145,5 +146,7 @@ def load_preset(name_or_path: str | Path | None = None) -> Preset:
         data = tomllib.loads(target.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise LavliveError(f"{target}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise LavliveError(f"{target}: cannot be read ({e.strerror or e})") from None
     data.setdefault("name", target.stem)
     return preset_from_dict(data, str(target))

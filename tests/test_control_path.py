@@ -80,3 +80,13 @@ def test_paper_preset_encoder_streams_too(parts):
     b, _ = run(parts, audio, 1111, "32khz")
     assert path.frame_rate == 50 and a.shape[0] == 100
     assert np.allclose(a, b, atol=1e-4) and np.isfinite(a).all()
+
+
+def test_48khz_segments_get_the_features_of_their_own_time(parts):
+    """The 48 kHz encoder returns a whole second at once; its frames must still get their own onsets."""
+    t = np.arange(int(48000 * 3.0)) / 48000
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 3 * (t % 0.5 < 0.03))] * 2).astype(np.float32)
+    whole, path = run(parts, audio, audio.shape[1], "48khz")
+    blocks, _ = run(parts, audio, 4800, "48khz")
+    assert path.frame_rate == 150 and len(whole) == len(blocks) == 450
+    assert np.allclose(whole, blocks, atol=1e-4)

@@ -255,7 +255,7 @@ def read_weights(path: Path, default: SeanetSpec) -> tuple[SeanetSpec, dict[str,
     if path.is_dir() and (path / "config.json").exists():
         try:
             spec = SeanetSpec.from_hf_config(json.loads((path / "config.json").read_text()))
-        except (ValueError, TypeError, AttributeError) as e:
+        except (ValueError, TypeError, AttributeError, OSError) as e:
             raise LavliveError(f"EnCodec config {path / 'config.json'}: not a valid EncodecConfig ({e})") from None
         if spec.sample_rate != default.sample_rate:
             raise LavliveError(f"EnCodec folder {path}: config.json is a {spec.sample_rate} Hz model, "
@@ -357,6 +357,9 @@ def resolve_seanet(name: str, weights: str | Path | None = None, download: bool 
                   "--download fetches the published weights once, --encoder-weights PATH uses yours")
         return build_seanet(spec, seed), spec, f"random (seed {seed})", notice
     spec, state = read_weights(path, spec)
-    seanet = build_seanet(spec, seed)
+    try:
+        seanet = build_seanet(spec, seed)
+    except (AssertionError, ValueError, TypeError, KeyError) as e:
+        raise LavliveError(f"EnCodec weights {path}: its config cannot be built ({type(e).__name__}: {e})") from None
     fill_seanet(seanet, state, path)
     return seanet, spec, str(path), None

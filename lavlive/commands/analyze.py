@@ -12,7 +12,6 @@ from ..audio.sources import FileSource
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..generator import load_generator
 from ..lav.control import ControlPath
-from ..lav.smoothing import ws_groups
 from ..outputs import atomic_output, check_writable
 from ..presets import load_preset
 
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     total = int(source.duration * source.sample_rate) if source.duration else None
     with tqdm(total=total, unit="s", unit_scale=1 / source.sample_rate, desc="analysing",
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]", leave=False) as bar:
-        result = analyse(path, source, ws_groups(G.num_ws, G.img_resolution, preset.smoothing), bar.update)
+        result = analyse(path, source, bar.update)
     with atomic_output(output, args.force) as tmp:
         plot(result, f"{Path(args.input).name} — preset {preset.name}, encoder {preset.encoder.name}", tmp)
     print(f"wrote {output}")

@@ -4,13 +4,17 @@
           └─▶ onset, chroma (50 Hz) ─ interpolated at each e_k's time ─▶ LAV mapping ─▶ smoothing ─▶ ws_k
 
 An embedding frame waits until the features reach its time, so the path's lookahead is the larger
-of the two analysers' lookaheads plus one feature frame (for the interpolation).
+of the two analysers' lookaheads, each plus one of its frames (a frame is final only once it has
+ended, and the features are interpolated between two frames).
+
+Time stamps: control frame k (embedding k, its hop's RMS level, features interpolated at k/rate)
+is stamped k / rate, the start of the hop it encodes; feature frames are stamped at their centre.
+The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left as is.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
@@ -25,9 +29,6 @@ FEATURE_RATE = 50
 
 class ControlPath:
     def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int) -> None:
-        # The path's matrices are small; a multi-threaded BLAS pool would only fight torch's threads for
-        # the cores (measured: 60x slower on 2 cores), so numpy gets one BLAS thread, process-wide.
-        threadpool_limits(1, user_api="blas")
         self.encoder = encoder
         sr = encoder.sample_rate
         self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
@@ -37,7 +38,8 @@ class ControlPath:
                                 emb_dim=encoder.dim)
         self.smoother = HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate,
                                              w_dim=stats.z_mean.shape[0])
-        self.lookahead = max(encoder.lookahead, self.features.lookahead + 1 / self.features.frame_rate)
+        self.lookahead = max(encoder.lookahead + 1 / self.frame_rate,
+                             self.features.lookahead + 1 / self.features.frame_rate)
         self._emb: list[np.ndarray] = []  # embedding frames waiting for their features
         self._next_emb = 0  # index of the first waiting embedding frame
         self._feat = MusicFrames.concat([])  # recent feature frames (bounded)
@@ -78,11 +80,14 @@ class ControlPath:
         self._audio = audio[hops * self._hop:]
 
     def _add_features(self, frames: MusicFrames) -> None:
-        joined = MusicFrames.concat([self._feat, frames])
-        keep = 8  # a few frames of history suffice for interpolation
-        drop = max(0, len(joined) - keep - len(frames))
-        self._feat = MusicFrames(joined.start + drop, joined.onset[drop:], joined.onset_raw[drop:],
-                                 joined.chroma[drop:])
+        self._feat = MusicFrames.concat([self._feat, frames], start=self._feat.start)
+
+    def _drop_features_before(self, t: float) -> None:
+        """Forget feature frames more than one frame before time t (the oldest still needed)."""
+        f = self._feat
+        drop = min(max(0, int(np.floor(t * self.features.frame_rate)) - 1 - f.start), max(0, len(f) - 1))
+        if drop:
+            self._feat = MusicFrames(f.start + drop, f.onset[drop:], f.onset_raw[drop:], f.chroma[drop:])
 
     def _emit(self, final: bool) -> np.ndarray:
         f = self._feat
@@ -97,7 +102,9 @@ class ControlPath:
         onset = np.interp(t, feat_times, f.onset)
         chroma = np.stack([np.interp(t, feat_times, f.chroma[:, k]) for k in range(12)], axis=1)
         emb = np.stack(self._emb[:ready])
-        levels = np.asarray(self._levels[:ready] + [0.0] * max(0, ready - len(self._levels)))
+        assert len(self._levels) >= ready, "every embedding frame's hop has a level"
+        levels = np.asarray(self._levels[:ready])
         del self._emb[:ready], self._levels[:ready]
         self._next_emb += ready
+        self._drop_features_before(self._next_emb / self.frame_rate)
         return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))

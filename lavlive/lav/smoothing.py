@@ -37,6 +37,7 @@ class HierarchicalSmoother:
         self.groups = ws_groups(num_ws, img_resolution, settings)
         seconds = [settings.coarse, settings.middle, settings.fine]
         self.windows = [max(1, round(s * frame_rate)) for s in seconds]
+        self.members = [np.flatnonzero(self.groups == g) for g in range(len(GROUPS))]
         self.ring = np.zeros((max(self.windows), w_dim), np.float32)
         self.num_ws, self.w_dim = num_ws, w_dim
         self.reset()
@@ -50,8 +51,8 @@ class HierarchicalSmoother:
         for t, frame in enumerate(np.asarray(w, np.float32)):
             self.ring[self.count % cap] = frame
             self.count += 1
-            for g, n in enumerate(self.windows):
-                n = min(n, self.count)
-                idx = (self.count - 1 - np.arange(n)) % cap
-                out[t, self.groups == g] = self.ring[idx].mean(axis=0)
+            for members, n in zip(self.members, self.windows):
+                if len(members):
+                    idx = (self.count - 1 - np.arange(min(n, self.count))) % cap
+                    out[t, members] = self.ring[idx].mean(axis=0)
         return out

@@ -67,9 +67,11 @@ def w_statistics(G: Generator, samples: int = W_SAMPLES) -> WStatistics:
     if path is not None and path.exists():
         try:
             with np.load(path) as data:
-                return WStatistics(**{k: data[k] for k in ("z_mean", "z_std", "pitch_means", "w_avg")})
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache entry is recomputed below
+                cached = WStatistics(**{k: data[k] for k in ("z_mean", "z_std", "pitch_means", "w_avg")})
+            if cached.pitch_means.shape == (PITCH_CLASSES, G.w_dim) and cached.z_mean.shape == (G.w_dim,):
+                return cached
+        except Exception:  # noqa: BLE001 - a damaged cache entry is simply recomputed below
+            pass
     stats = sample_statistics(G, samples)
     if path is not None:
         try:

@@ -64,6 +64,7 @@ class ControlTrack:
         pos = max(0.0, t * self.frame_rate) - self.first
         if pos < -1e-6:
             raise ValueError(f"t={t:.4f}s is older than the control track keeps")
+        pos = max(pos, 0.0)
         i = min(int(np.floor(pos)), len(self.frames) - 1)
         frac = pos - i
         if frac < 1e-9 or i + 1 >= len(self.frames):
