@@ -49,3 +49,20 @@ def small_generator():
                 p.add_(0.1 * torch.randn_like(p))
         G.mapping.w_avg.normal_()
     return G.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="session")
+def tiny_generator():
+    """A very small random generator for control-path tests (w_dim 64, 32×32, 8 ws)."""
+    from lavlive.generator import Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    return Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256, channel_max=16,
+                                     mapping_layers=2)).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_stats(tiny_generator):
+    from lavlive.lav.statistics import sample_statistics
+
+    return sample_statistics(tiny_generator, samples=1000)

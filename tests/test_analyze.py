@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from audio_files import encode, sine
 from PIL import Image
 
@@ -13,7 +12,6 @@ from lavlive.audio.encodec_stream import load_encoder
 from lavlive.audio.sources import FileSource
 from lavlive.cli import main
 from lavlive.lav.control import ControlPath
-from lavlive.lav.statistics import sample_statistics
 from lavlive.presets import load_preset
 
 
@@ -47,13 +45,8 @@ def test_analyze_does_not_overwrite(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def stats():
-    from lavlive.generator import Generator, GeneratorConfig
-
-    torch.manual_seed(0)
-    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256, channel_max=16,
-                                  mapping_layers=2)).eval()
-    return G, sample_statistics(G, samples=1000)
+def stats(tiny_generator, tiny_stats):
+    return tiny_generator, tiny_stats
 
 
 def control(stats, path):

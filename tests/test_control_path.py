@@ -2,24 +2,17 @@
 
 import numpy as np
 import pytest
-import torch
 
 from lavlive.audio.encodec_stream import load_encoder
 from lavlive.lav.control import ControlPath
-from lavlive.lav.statistics import sample_statistics
 from lavlive.presets import load_preset
 
 SR = 24000
 
 
 @pytest.fixture(scope="module")
-def parts():
-    from lavlive.generator import Generator, GeneratorConfig
-
-    torch.manual_seed(0)
-    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256, channel_max=16,
-                                  mapping_layers=2)).eval()
-    return G, sample_statistics(G, samples=1000)
+def parts(tiny_generator, tiny_stats):
+    return tiny_generator, tiny_stats
 
 
 def run(parts, audio, block, encoder_name="24khz"):
