@@ -263,13 +263,14 @@ class SynthesisLayer(nn.Module):
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
-    def forward(self, x: Tensor, w: Tensor, noise_mode: str, fused: bool) -> Tensor:
+    def forward(self, x: Tensor, w: Tensor, noise_mode: str, fused: bool,
+                generator: torch.Generator | None = None) -> Tensor:
         noise = None
         if noise_mode == "const":
             noise = self.noise_const * self.noise_strength
         elif noise_mode == "random":
             r = self.resolution
-            noise = torch.randn(len(x), 1, r, r, device=x.device) * self.noise_strength
+            noise = torch.randn(len(x), 1, r, r, device=x.device, generator=generator) * self.noise_strength
         y = modulated_conv2d(x, self.weight, self.affine(w), up=self.up,
                              kernel=self.resample_filter, noise=noise, fused=fused)
         return bias_lrelu(y, self.bias, LRELU_GAIN, self.conv_clamp)
@@ -309,17 +310,18 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 1 if in_channels == 0 else 2
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: str,
-                fp16: bool, memory_format: torch.memory_format) -> tuple[Tensor, Tensor]:
+                fp16: bool, memory_format: torch.memory_format,
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         dtype = torch.float16 if fp16 and self.use_fp16 else torch.float32
         fused = dtype == torch.float32 or ws.shape[0] == 1
         w = ws.unbind(1)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
-            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused)
+            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused, generator)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
-            x = self.conv0(x, w[0], noise_mode, fused)
-            x = self.conv1(x, w[1], noise_mode, fused)
+            x = self.conv0(x, w[0], noise_mode, fused, generator)
+            x = self.conv1(x, w[1], noise_mode, fused, generator)
         rgb = self.torgb(x, w[self.num_conv], fused).to(torch.float32)
         img = rgb if img is None else upsample_2x(img, self.resample_filter) + rgb
         return x, img
@@ -339,7 +341,9 @@ class SynthesisNetwork(nn.Module):
             in_ch = 0 if res == 4 else cfg.channels(res // 2)
             setattr(self, f"b{res}", SynthesisBlock(in_ch, cfg.channels(res), cfg, res))
 
-    def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False) -> Tensor:
+    def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
+                generator: torch.Generator | None = None) -> Tensor:
+        """`generator` seeds noise_mode 'random' (on the device of ws) so renders are reproducible."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
@@ -351,7 +355,8 @@ class SynthesisNetwork(nn.Module):
         w_idx = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
-            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, fp16, memory_format)
+            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, fp16, memory_format,
+                           generator)
             w_idx += block.num_conv
         return img
 

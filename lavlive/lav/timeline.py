@@ -34,14 +34,27 @@ def frame_time(index: int, fps: Fraction) -> float:
 
 
 class ControlTrack:
-    """A bounded history of control frames (ws) that answers ws at any presentation time."""
+    """A bounded history of control frames (ws) that answers ws at any presentation time.
+
+    Frames live in one preallocated buffer twice the capacity; when it fills, the newest
+    `capacity` frames are moved to its front, so appending costs O(1) amortised and memory
+    stays fixed however long the track.
+    """
 
     def __init__(self, frame_rate: float, capacity: int) -> None:
         self.frame_rate = frame_rate
         self.capacity = capacity
-        self.frames: np.ndarray | None = None
-        self.first = 0  # index of frames[0] in the whole stream
+        self._buffer: np.ndarray | None = None
+        self._len = 0  # frames held, at the front of the buffer
+        self.first = 0  # stream index of the oldest frame held
         self.count = 0  # control frames appended so far
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The frames held (at most `capacity`), oldest first."""
+        if self._buffer is None:
+            return np.zeros((0,))
+        return self._buffer[max(0, self._len - self.capacity):self._len]
 
     @property
     def end_time(self) -> float:
@@ -51,15 +64,20 @@ class ControlTrack:
     def extend(self, ws: np.ndarray) -> None:
         if len(ws) == 0:
             return
-        self.frames = ws.copy() if self.frames is None else np.concatenate([self.frames, ws])
         self.count += len(ws)
-        drop = len(self.frames) - self.capacity
-        if drop > 0:
-            self.frames = self.frames[drop:]
-            self.first += drop
+        ws = ws[-self.capacity:]  # older frames would be dropped at once
+        if self._buffer is None:
+            self._buffer = np.empty((2 * self.capacity, *ws.shape[1:]), ws.dtype)
+        if self._len + len(ws) > len(self._buffer):
+            keep = min(self._len, self.capacity - len(ws))
+            self._buffer[:keep] = self._buffer[self._len - keep:self._len]
+            self._len = keep
+        self._buffer[self._len:self._len + len(ws)] = ws
+        self._len += len(ws)
+        self.first = self.count - len(self.frames)
 
     def sample(self, t: float) -> np.ndarray:
-        if self.frames is None or t > self.end_time + 1e-9:
+        if self.count == 0 or t > self.end_time + 1e-9:
             raise ValueError(f"control track does not reach t={t:.4f}s yet")
         pos = max(0.0, t * self.frame_rate) - self.first
         if pos < -1e-6:
