@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from .errors import LavliveError
@@ -19,3 +22,21 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise LavliveError(f"--device {name}: not a device name (use auto, cpu or cuda)") from None
+
+
+
+@contextmanager
+def serial_here() -> Iterator[int]:
+    """Run torch single-threaded on this (coordinating) thread; yields the cores for worker threads.
+
+    Why: once a thread has run a parallel torch op, its OpenMP team stays, and with a second team in
+    the synthesis thread libgomp counts more threads than cores and throttles its spin-waits.
+    Measured on 2 cores: synthesis in a worker thread took 150 ms/frame when the main thread had a
+    team, 88 ms when it had none. So the main thread coordinates and the engine's threads compute.
+    """
+    cores = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield cores
+    finally:
+        torch.set_num_threads(cores)

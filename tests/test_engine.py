@@ -1,0 +1,81 @@
+"""The engine's contract: exact frame times, the same ws in render and play mode, errors and stops reach the sink."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lavlive.audio.demo import demo_track
+from lavlive.audio.sources import AudioFileError
+from lavlive.engine import Engine
+from lavlive.frames import Size, Synthesizer
+from lavlive.lav.control import ControlPath
+from lavlive.presets import load_preset
+
+SR = 24000
+
+
+@pytest.fixture(scope="module")
+def audio() -> np.ndarray:
+    return demo_track(3.0, SR)[:1]  # mono at the encoder's rate
+
+
+def blocks(x: np.ndarray, size: int):
+    for i in range(0, x.shape[1], size):
+        yield x[:, i:i + size]
+
+
+def engine(tiny_generator, audio, block: int, **kw) -> Engine:
+    path, _ = ControlPath.for_generator(tiny_generator, load_preset(None))
+    synth = Synthesizer(tiny_generator, Size(32, 32))
+    return Engine(blocks(audio, block), path, synth, Fraction(30000, 1001), **kw)
+
+
+def test_render_mode_draws_every_frame_at_its_exact_time(tiny_generator, audio):
+    with engine(tiny_generator, audio, SR // 2, batch=4) as e:
+        frames = list(e.frames())
+    fps = Fraction(30000, 1001)
+    assert [f.index for f in frames] == list(range(round(3 * fps)))
+    assert all(f.time == float(f.index / fps) for f in frames)
+    assert all(f.image.shape == (32, 32, 3) and f.image.dtype == np.uint8 for f in frames)
+    assert e.stats.duration == 3.0 and e.stats.frames_skipped == 0
+
+
+def test_play_mode_skips_late_frames_and_gives_render_ws(tiny_generator, audio):
+    """Small blocks and a clock (play) give the same ws as large blocks in batches (render)."""
+    with engine(tiny_generator, audio, SR // 2, batch=3) as e:
+        rendered = {f.index: f.ws for f in e.frames()}
+    with engine(tiny_generator, audio, 480, clock=lambda: 1.0) as e:  # 20 ms blocks; the clock says 1 s
+        played = list(e.frames())
+    assert played[0].time >= 1.0 and e.stats.frames_skipped == 30  # frames before 1 s were late
+    assert len(played) == len(rendered) - 30
+    for f in played:
+        np.testing.assert_allclose(f.ws, rendered[f.index], atol=2e-5)
+
+
+def test_a_source_error_reaches_the_sink(tiny_generator, audio):
+    def failing():
+        yield from blocks(audio[:, :SR], 4800)
+        raise AudioFileError("track.wav: read error")
+
+    path, _ = ControlPath.for_generator(tiny_generator, load_preset(None))
+    e = Engine(failing(), path, Synthesizer(tiny_generator), Fraction(30))
+    with pytest.raises(AudioFileError, match="read error"), e:
+        for _ in e.frames():
+            pass
+    assert not any(t.is_alive() for t in e._threads)
+
+
+def test_closing_midway_stops_the_threads(tiny_generator, audio):
+    e = engine(tiny_generator, np.tile(audio, (1, 20)), 4800)
+    with e:
+        for frame in e.frames():
+            if frame.index == 5:
+                break
+    start = time.monotonic()
+    while any(t.is_alive() for t in e._threads) and time.monotonic() - start < 2:
+        time.sleep(0.01)
+    assert not any(t.is_alive() for t in e._threads)
