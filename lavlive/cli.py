@@ -8,10 +8,10 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from . import __version__
-from .commands import analyze, models, synth
+from .commands import analyze, demo_track, models, render, synth
 from .errors import LavliveError
 
-COMMANDS = (synth, analyze, models)
+COMMANDS = (render, analyze, synth, demo_track, models)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,11 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     # numpy's work here is small matrices; a BLAS thread pool would only fight torch's threads for
     # the cores (measured 60x slower control path on 2 cores), so it gets one thread.
     threadpool_limits(1, user_api="blas")
     try:
+        args = build_parser().parse_args(argv)  # inside: argument types raise LavliveError too
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in render sidecars
         return int(args.run(args) or 0)
     except LavliveError as e:
         print(f"lavlive: error: {e}", file=sys.stderr)

@@ -22,6 +22,15 @@ def check_writable(path: Path, force: bool) -> None:
         raise LavliveError(f"{path}: folder {folder} is not writable")
 
 
+def free_name(path: Path) -> Path:
+    """`path`, or NAME-2.EXT, NAME-3.EXT, … if it exists: for files that must not replace anything."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
 @contextmanager
 def atomic_output(path: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it into place only if the block succeeds."""

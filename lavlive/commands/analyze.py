@@ -8,10 +8,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..analysis import BLOCK_SECONDS, analyse, plot
-from ..audio.sources import FileSource
 from ..devices import DEVICE_CHOICES, resolve_device
-from ..generator import load_generator
-from ..lav.control import ControlPath
+from .options import add_control_options, load_models, open_track
 from ..outputs import atomic_output, check_writable
 from ..presets import load_preset
 
@@ -21,10 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run the LAV control path over a track and draw one figure to tune presets by.")
     p.add_argument("input", help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
     p.add_argument("-o", "--output", default=None, help="PNG to write (default: INPUT.analysis.png)")
-    p.add_argument("--preset", default=None, help="preset name or .toml path (default: default)")
-    p.add_argument("--model", help="StyleGAN2 checkpoint; default: embedded random network")
-    p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
-    p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
+    add_control_options(p)
     p.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
     p.add_argument("--duration", type=float, default=None, help="analyse this many seconds")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="cpu")
@@ -37,14 +32,8 @@ def run(args: argparse.Namespace) -> int:
     check_writable(output, args.force)
     preset = load_preset(args.preset)
     device = resolve_device(args.device)
-    G = load_generator(args.model, device)
-    print(f"model: {G.source.describe()}")
-    path, notice = ControlPath.for_generator(G, preset, args.encoder_weights, args.download, str(device))
-    if notice:
-        print(notice)
-    source = FileSource(args.input, path.encoder.sample_rate, path.encoder.channels,
-                        block_size=int(BLOCK_SECONDS * path.encoder.sample_rate), start=args.start,
-                        duration=args.duration)
+    _, path = load_models(args, preset, device)
+    source = open_track(args, path, BLOCK_SECONDS)
     total = int(source.duration * source.sample_rate) if source.duration else None
     with tqdm(total=total, unit="s", unit_scale=1 / source.sample_rate, desc="analysing",
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]", leave=False) as bar:

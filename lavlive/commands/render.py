@@ -1,0 +1,207 @@
+"""`lavlive render`: a track to a video file, offline, frame by frame, with its audio.
+
+The engine draws frame i at exactly i/fps; this thread is the sink, encoding and muxing while
+synthesis runs ahead in its own thread. The video is written under a hidden temporary name and
+moved into place only when complete. Ctrl-C (or SIGTERM) finishes the file written so far and
+keeps it as NAME.partial.EXT, so an interrupted hour-long render is not lost; OUT itself is
+never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import torch
+from tqdm import tqdm
+
+from .. import __version__
+from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..engine import Engine
+from ..errors import LavliveError
+from ..frames import SCALE_MODES, Size, Synthesizer, parse_size
+from ..generator import DEFAULT_SEED, Generator, sha256_of
+from ..lav.control import ControlPath
+from ..lav.timeline import parse_fps
+from ..outputs import atomic_output, check_writable, free_name
+from ..presets import Preset, load_preset
+from .options import add_control_options, load_models, open_track
+from ..video import X264_SPEEDS, VideoWriter, container_format
+
+ANALYSIS_BLOCK_SECONDS = 0.5  # large blocks: cheapest per second of audio (see benchmarks/control_path.py)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="render a track to a video file (H.264 + the track's audio)",
+                       description="Render the visuals of a track offline into a video file with its audio, "
+                                   "plus OUT.json with everything needed to reproduce it.")
+    p.add_argument("input", help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
+    p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv)")
+    add_control_options(p)
+    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate: 24, 29.97, 30000/1001, 60, … "
+                   "(default: 30)")
+    p.add_argument("--size", type=parse_size, default=None, help="WIDTHxHEIGHT (default: the model's resolution)")
+    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
+                   help="when --size has another aspect: fit (whole picture, black bars) or fill (crop) "
+                        "(default: fit)")
+    p.add_argument("--start", type=float, default=0.0, help="start at this many seconds into the track")
+    p.add_argument("--duration", type=float, default=None, help="render this many seconds (default: to the end)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    p.add_argument("--batch", type=int, default=None, help="frames per synthesis batch (default: 1 on CPU, 8 on CUDA)")
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (worst) (default: 18)")
+    p.add_argument("--speed", choices=X264_SPEEDS, default="medium",
+                   help="x264 preset: slower gives smaller files at the same --crf (default: medium)")
+    p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT and OUT.json if they exist")
+    p.set_defaults(run=run)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if not 0 <= args.crf <= 51:
+        raise LavliveError(f"--crf {args.crf}: use 0 (lossless) to 51")
+    if args.batch is not None and not 1 <= args.batch <= 256:
+        raise LavliveError(f"--batch {args.batch}: use 1 to 256")
+    if args.seed is not None and not 0 <= args.seed < 2**31:
+        raise LavliveError(f"--seed {args.seed}: use 0 to 2147483647")
+    if args.duration is not None and args.duration <= 0:
+        raise LavliveError(f"--duration {args.duration}: must be more than 0 seconds")
+    if args.start < 0:
+        raise LavliveError(f"--start {args.start}: must be 0 or more seconds")
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_name(output.name + ".json")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    output = Path(args.output)
+    container_format(output)
+    sidecar = sidecar_path(output)
+    check_writable(output, args.force)
+    check_writable(sidecar, args.force)
+    preset = load_preset(args.preset)
+    if args.seed is not None:
+        preset.modulation.seed = args.seed
+    device = resolve_device(args.device)
+    with serial_here() as cores:
+        return _render(args, output, sidecar, preset, device, cores)
+
+
+def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Preset, device: torch.device,
+            cores: int) -> int:
+    batch = args.batch or (8 if device.type == "cuda" else 1)
+    G, path = load_models(args, preset, device)
+    source = open_track(args, path, ANALYSIS_BLOCK_SECONDS)
+    size = args.size or Size(G.img_resolution, G.img_resolution)
+    synthesizer = Synthesizer(G, size, args.scale, preset.synthesis.noise_mode, preset.modulation.seed)
+    expected = round(Fraction(source.duration) * args.fps) if source.duration else None
+
+    tmp = output.with_name(f".{output.stem}.rendering-{os.getpid()}{output.suffix}")
+    if hasattr(signal, "SIGXFSZ"):  # a file size limit must give an error, not kill the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    interrupted = threading.Event()
+    writer = None
+    try:
+        writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input, start=args.start,
+                             duration=args.duration, container=container_format(output))
+        print(f"rendering {size} at {_fps_text(args.fps)} fps, batch {batch} on {device}; "
+              f"audio: {writer.audio.description if writer.audio else 'none'}")
+        engine = Engine(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
+
+        def stop() -> None:
+            interrupted.set()
+            engine.stop()
+
+        with engine, _on_interrupt(stop), tqdm(total=expected, unit="frame", desc="rendering",
+                                               dynamic_ncols=True) as bar:
+            for frame in engine.frames():
+                writer.write(frame.image)
+                bar.update(1)
+        if interrupted.is_set():
+            print(f"lavlive: interrupted; {_keep_partial(writer, tmp, output)}", file=sys.stderr)
+            return 130
+        writer.close()
+        meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.stats.duration or 0.0,
+                        writer.frames_written, writer.audio.description if writer.audio else None)
+        with atomic_output(sidecar, args.force) as tmp_json:
+            tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, output)
+    except (av.FFmpegError, OSError) as e:
+        tmp.unlink(missing_ok=True)
+        raise LavliveError(f"{output}: cannot write the video ({_reason(e)})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    print(f"wrote {output} ({writer.frames_written} frames, {engine.stats.duration or 0:.2f} s) and {sidecar.name}")
+    return 0
+
+
+@contextmanager
+def _on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM call `callback` (stop at the next frame boundary) instead of raising mid-write:
+    an exception between encoding a frame and muxing its packet would drop that frame from the file."""
+    def handler(signum: int, frame: object) -> None:
+        callback()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _keep_partial(writer: VideoWriter, tmp: Path, output: Path) -> str:
+    """Finish what was written so far as a playable file named NAME.partial.EXT; never touch OUT."""
+    if writer.frames_written == 0:
+        writer.close(complete=False)
+        tmp.unlink(missing_ok=True)
+        return "no frames were rendered"
+    writer.close(complete=False)
+    kept = free_name(output.with_name(f"{output.stem}.partial{output.suffix}"))
+    os.replace(tmp, kept)
+    return f"kept the {writer.frames_written} frames rendered so far in {kept}"
+
+
+def _reason(e: BaseException) -> str:
+    return str(getattr(e, "strerror", None) or e).splitlines()[0]
+
+
+def _fps_text(fps: Fraction) -> str:
+    return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.3f} ({fps})"
+
+
+def manifest(args: argparse.Namespace, preset: Preset, G: Generator, path: ControlPath, synthesizer: Synthesizer,
+             batch: int, device: torch.device, duration: float, frames: int, audio: str | None) -> dict[str, Any]:
+    """Everything needed to render the same video again."""
+    model = G.source
+    fp16 = device.type == "cuda"
+    return {
+        "lavlive": __version__,
+        "torch": torch.__version__,
+        "av": av.__version__,
+        "command": ["lavlive", *args.argv],
+        "input": {"path": str(Path(args.input).resolve()), "sha256": sha256_of(Path(args.input)),
+                  "start": args.start, "duration": args.duration},
+        "video": {"frames": frames, "fps": str(args.fps), "duration": duration,
+                  "size": str(synthesizer.size), "scale": synthesizer.scale, "codec": "h264 yuv420p bt709",
+                  "crf": args.crf, "speed": args.speed, "audio": audio},
+        "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
+                  "sha256": model.sha256, "resolution": G.img_resolution,
+                  "seed": DEFAULT_SEED if model.path is None else None},
+        "encoder": {"name": preset.encoder.name, "weights": path.encoder.source},
+        "seeds": {"projection": preset.modulation.seed, "noise": synthesizer.seed},
+        "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch,
+        "preset": preset.to_dict(),
+    }

@@ -1,0 +1,303 @@
+"""`lavlive render` end to end: real files written, decoded back with PyAV, and checked as a viewer would."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from audio_files import encode
+
+from lavlive.audio.demo import demo_track, write_wav
+from lavlive.cli import main
+from lavlive.generator import Generator, GeneratorConfig, save_generator
+
+REPO = Path(__file__).resolve().parents[1]
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    """A small random generator (32×32) as a real checkpoint file."""
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256, channel_max=16,
+                                  mapping_layers=2)).eval()
+    path = tmp_path_factory.mktemp("model") / "small.safetensors"
+    save_generator(G, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("music") / "music.wav"
+    write_wav(path, demo_track(4.0, RATE), RATE)
+    return path
+
+
+def render(input_: Path, out: Path, model: Path, *extra: str) -> int:
+    return main(["render", str(input_), "-o", str(out), "--model", str(model), "--size", "64x64", *extra])
+
+
+def video_frames(path: Path) -> tuple[np.ndarray, list[float]]:
+    with av.open(str(path)) as c:
+        frames = [(f.to_ndarray(format="rgb24"), float(f.time)) for f in c.decode(video=0)]
+    return np.stack([f for f, _ in frames]), [t for _, t in frames]
+
+
+def audio_of(path: Path) -> tuple[np.ndarray, int, float]:
+    """Decoded samples [channels, n] (float), the rate, and the stream's declared duration."""
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        duration = float(stream.duration * stream.time_base)
+        chunks = []
+        for f in c.decode(stream):
+            x = f.to_ndarray()
+            if not f.format.is_planar:
+                x = x.reshape(-1, len(f.layout.channels)).T
+            chunks.append(x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64))
+        rate = stream.codec_context.sample_rate
+    return np.concatenate(chunks, axis=1), rate, duration
+
+
+def motion(frames: np.ndarray) -> np.ndarray:
+    """Mean absolute difference between consecutive frames; element k compares frames k and k+1."""
+    f = frames.astype(np.float32)
+    return np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3))
+
+
+@pytest.mark.parametrize("fps, expected_rate", [("24", Fraction(24)), ("29.97", Fraction(30000, 1001)),
+                                                ("60", Fraction(60))])
+def test_frame_count_and_times_are_exact(tmp_path, model, fps, expected_rate):
+    seconds = 3.3
+    track = write_track(tmp_path / "t.wav", demo_track(seconds, RATE))
+    out = tmp_path / "v.mp4"
+    assert render(track, out, model, "--fps", fps) == 0
+    frames, times = video_frames(out)
+    assert len(frames) == round(seconds * expected_rate)
+    assert times == pytest.approx([float(i / expected_rate) for i in range(len(frames))], abs=1e-6)
+    _, _, audio_seconds = audio_of(out)
+    assert abs(audio_seconds - seconds) <= 1 / float(expected_rate)
+
+
+def write_track(path: Path, audio: np.ndarray) -> Path:
+    write_wav(path, audio, RATE)
+    return path
+
+
+def test_reencoded_audio_matches_the_trimmed_input(tmp_path, model, music):
+    out = tmp_path / "v.mp4"
+    assert render(music, out, model, "--start", "1.0", "--duration", "2.5") == 0
+    y, rate, seconds = audio_of(out)
+    x, _, _ = audio_of(music)
+    assert rate == RATE and abs(seconds - 2.5) <= 1 / 30
+    segment = x[:, RATE:RATE + int(2.5 * RATE)]
+    n = segment.shape[1]
+    for ch in range(2):
+        assert np.corrcoef(segment[ch], y[ch, :n])[0, 1] >= 0.99
+    assert len(video_frames(out)[0]) == 75
+
+
+def test_aac_input_is_stream_copied_sample_exact(tmp_path, model, music):
+    m4a = encode(tmp_path / "music.m4a", demo_track(3.0, RATE), RATE, codec="aac")
+    out = tmp_path / "v.mp4"
+    assert render(m4a, out, model) == 0
+    assert json.loads((tmp_path / "v.mp4.json").read_text())["video"]["audio"].endswith("(stream copy)")
+    x, _, _ = audio_of(m4a)
+    y, _, _ = audio_of(out)
+    assert x.shape == y.shape and np.array_equal(x, y)
+
+
+def click_track(seconds: float, clicks: list[float]) -> np.ndarray:
+    x = np.zeros((1, int(seconds * RATE)), np.float32)
+    x[0] += 0.05 * np.sin(2 * np.pi * 220 * np.arange(x.shape[1]) / RATE)  # a quiet tone keeps the gate open
+    for t in clicks:
+        i = int(t * RATE)
+        x[0, i:i + 240] += 0.9 * np.sign(np.sin(np.arange(240) * 0.7))
+    return x
+
+
+def test_clicks_move_the_picture_at_their_frames(tmp_path, model):
+    """Motion starts within one frame of each click and peaks within two.
+
+    EnCodec's 24 kHz encoder sees 113 ms of past audio, so a click keeps moving the picture for about
+    three frames at 30 fps; the steepest change comes one or two frames after the click's frame.
+    """
+    clicks = [0.8, 1.55, 2.3, 3.05, 3.8]
+    track = write_track(tmp_path / "clicks.wav", click_track(4.5, clicks))
+    preset = tmp_path / "snappy.toml"
+    preset.write_text("[smoothing]\ncoarse = 0.0\nmiddle = 0.0\nfine = 0.0\n[modulation]\nonset_strength = 0.0\n")
+    out = tmp_path / "v.mp4"
+    assert render(track, out, model, "--fps", "30", "--preset", str(preset)) == 0
+    diffs = motion(video_frames(out)[0])
+    quiet = np.median(diffs)
+    for t in clicks:
+        k = math.ceil(t * 30)  # the first frame at or after the click; diffs[k - 1] compares it with the one before
+        window = diffs[k - 6:k + 6]
+        assert window.max() > 3 * quiet, f"click at {t} s barely moves the picture"
+        rise = k - 6 + int(np.argmax(window > 0.5 * window.max()))
+        peak = k - 6 + int(np.argmax(window))
+        assert abs(rise - (k - 1)) <= 1, f"click at {t} s: motion starts at diff {rise}, expected {k - 1} ± 1"
+        assert 0 <= peak - (k - 1) <= 2, f"click at {t} s: motion peaks at diff {peak}, expected {k - 1} + 0..2"
+
+
+def test_silence_is_still_and_music_moves(tmp_path, model, music):
+    silent = write_track(tmp_path / "silence.wav", np.zeros((2, 3 * RATE), np.float32))
+    assert render(silent, tmp_path / "s.mp4", model) == 0
+    assert render(music, tmp_path / "m.mp4", model, "--duration", "3") == 0
+    still = motion(video_frames(tmp_path / "s.mp4")[0])
+    moving = motion(video_frames(tmp_path / "m.mp4")[0])
+    assert still.max() < 0.5, "silence should give a (nearly) still picture"
+    assert np.median(moving) > 10 * max(np.median(still), 0.05)
+
+
+def test_render_is_reproducible_and_sidecar_describes_it(tmp_path, model, music):
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mkv"
+    assert render(music, a, model, "--duration", "2", "--seed", "7", "--batch", "3") == 0
+    assert render(music, b, model, "--duration", "2", "--seed", "7", "--batch", "3") == 0
+    assert np.array_equal(video_frames(a)[0], video_frames(b)[0])
+    meta = json.loads((tmp_path / "a.mp4.json").read_text())
+    assert meta["seeds"]["projection"] == 7 and meta["preset"]["modulation"]["seed"] == 7
+    assert meta["preset"]["smoothing"]["coarse"] == 0.8  # every resolved value, not just the overrides
+    assert meta["model"]["sha256"] and meta["model"]["path"] == str(model.resolve())
+    assert meta["video"]["frames"] == 60 and meta["video"]["fps"] == "30" and meta["video"]["size"] == "64x64"
+    assert meta["input"]["duration"] == 2.0 and len(meta["input"]["sha256"]) == 64
+    assert meta["encoder"]["name"] == "24khz" and meta["lavlive"] and meta["torch"]
+    c = av.open(str(a))
+    assert c.streams.video[0].codec_context.pix_fmt == "yuv420p" and c.streams.video[0].codec_context.name == "h264"
+    c.close()
+    other = tmp_path / "c.mp4"
+    assert render(music, other, model, "--duration", "2", "--seed", "8") == 0
+    assert not np.array_equal(video_frames(a)[0], video_frames(other)[0]), "another seed should look different"
+
+
+def test_size_fit_letterboxes_and_fill_crops(tmp_path, model, music):
+    fit, fill = tmp_path / "fit.mp4", tmp_path / "fill.mp4"
+    assert main(["render", str(music), "-o", str(fit), "--model", str(model), "--duration", "0.5",
+                 "--size", "128x64"]) == 0
+    assert main(["render", str(music), "-o", str(fill), "--model", str(model), "--duration", "0.5",
+                 "--size", "128x64", "--scale", "fill"]) == 0
+    f_fit, f_fill = video_frames(fit)[0][0], video_frames(fill)[0][0]
+    assert f_fit.shape == f_fill.shape == (64, 128, 3)
+    assert f_fit[:, :24].max() < 24 and f_fit[:, -24:].max() < 24  # black bars left and right
+    assert f_fill[:, :24].mean() > 24  # picture edge to edge
+
+
+def test_existing_output_is_kept_without_force(tmp_path, model, music, capsys):
+    out = tmp_path / "v.mp4"
+    out.write_bytes(b"my earlier video")
+    assert render(music, out, model) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_bytes() == b"my earlier video"
+    assert render(music, out, model, "--duration", "0.5", "--force") == 0
+    assert len(video_frames(out)[0]) == 15
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fps", "0"], "--fps 0"), (["--size", "65x64"], "even"), (["--crf", "60"], "--crf 60"),
+    (["--batch", "0"], "--batch 0"), (["--duration", "-1"], "--duration"), (["-o", "x.avi"], "unsupported video type"),
+])
+def test_bad_arguments_give_one_line(tmp_path, model, music, argv, message):
+    run = subprocess.run([sys.executable, "-m", "lavlive", "render", str(music), "-o", str(tmp_path / "v.mp4"),
+                          "--model", str(model), *argv], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode != 0
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert not any(tmp_path.glob("*.mp4"))
+
+
+def test_missing_input_gives_one_line(tmp_path, model, capsys):
+    assert render(tmp_path / "nope.wav", tmp_path / "v.mp4", model) == 1
+    err = capsys.readouterr().err
+    assert "nope.wav: no such file" in err and not any(tmp_path.glob("*.mp4"))
+
+
+def cli(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "lavlive", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def test_ctrl_c_keeps_a_playable_partial_file_and_no_output(tmp_path, model, music):
+    long = write_track(tmp_path / "long.wav", np.tile(demo_track(4.0, RATE), (1, 8)))  # 32 s
+    out = tmp_path / "v.mp4"
+    proc = cli(["render", str(long), "-o", str(out), "--model", str(model), "--size", "256x256"], cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size > 20_000 for p in tmp_path.glob(".v.rendering-*.mp4")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "v.mp4.json").exists()
+    assert not list(tmp_path.glob(".v.rendering-*"))
+    partial = tmp_path / "v.partial.mp4"
+    frames, times = video_frames(partial)
+    assert 0 < len(frames) < 32 * 30
+    assert times == pytest.approx([i / 30 for i in range(len(frames))], abs=1e-6)
+    _, _, audio_seconds = audio_of(partial)
+    assert abs(audio_seconds - len(frames) / 30) < 0.7  # audio is muxed up to 0.5 s ahead of the video
+
+
+def test_full_disk_is_a_clear_error(tmp_path, model, music):
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    out = tmp_path / "v.mp4"
+    proc = cli(["render", str(music), "-o", str(out), "--model", str(model), "--size", "256x256"],
+               cwd=tmp_path, preexec_fn=small_files)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("lavlive: error:") and "v.mp4: cannot write" in last and "too large" in last.lower()
+    assert "Traceback" not in err and list(tmp_path.glob("*.mp4")) == []
+
+
+def mount_tmpfs(where: Path, options: str) -> bool:
+    where.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_no_space_left_is_a_clear_error(tmp_path, model, music):
+    disk = tmp_path / "disk"
+    if not mount_tmpfs(disk, "size=64k"):
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        proc = cli(["render", str(music), "-o", str(disk / "v.mp4"), "--model", str(model), "--size", "256x256"])
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, err
+        assert "cannot write" in err and "No space left" in err and "Traceback" not in err
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path, model, music, capsys):
+    folder = tmp_path / "ro"
+    if os.geteuid() == 0:  # root writes through permissions: use a read-only file system instead
+        if not mount_tmpfs(folder, "ro,size=64k"):
+            pytest.skip("cannot mount a read-only tmpfs here")
+    else:
+        folder.mkdir()
+        folder.chmod(0o555)
+    try:
+        assert render(music, folder / "v.mp4", model) == 1
+        err = capsys.readouterr().err
+        assert "not writable" in err and str(folder) in err
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)])
+        else:
+            folder.chmod(0o755)
