@@ -15,6 +15,7 @@ that clock instead of drawing them late; without one (render) every frame is dra
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +29,7 @@ from .frames import Synthesizer
 from .lav.control import ControlPath
 from .lav.timeline import ControlTrack, frame_time
 
+log = logging.getLogger(__name__)
 _END = object()  # sentinel: the stream is over
 
 
@@ -103,6 +105,8 @@ class Engine:
         for t in self._threads:
             if t.is_alive():
                 t.join(timeout)
+            if t.is_alive():
+                log.warning("%s did not stop within %.0f s", t.name, timeout)
 
     def frames(self) -> Iterator[Frame]:
         """Finished frames in order, until the audio ends; re-raises a worker's error here."""
@@ -111,6 +115,7 @@ class Engine:
             item = self._get(self._frames)
             if item is _END:
                 if self.stats.errors:
+                    self.stop()
                     raise self.stats.errors[0]
                 return
             yield item
@@ -156,30 +161,37 @@ class Engine:
 
     def _analyse(self) -> None:
         torch.set_num_threads(self.analysis_threads)  # leave the cores to synthesis
-        index = 0
+        self._next = 0  # next frame index to plan
         samples = 0
         for block in self.source:
             if self._stop.is_set():
                 raise EngineStopped
             samples += block.shape[1]
             self.stats.audio_seconds = samples / self.sample_rate
-            self.track.extend(self.path.push(block))
-            while self.track.count and frame_time(index, self.fps) <= self.track.end_time:
-                self._plan(index, frame_time(index, self.fps))
-                index += 1
-        self.track.extend(self.path.flush())
-        duration = samples / self.sample_rate
-        self.stats.duration = duration
+            # Frames i < round(duration · fps) exist; `samples` only grows, so this bound is safe early.
+            self._advance(self.path.push(block), round(Fraction(samples, self.sample_rate) * self.fps))
         total = round(Fraction(samples, self.sample_rate) * self.fps)
-        while index < total:  # the last frames may lie past the last control frame's time
-            self._plan(index, min(frame_time(index, self.fps), self.track.end_time))
-            index += 1
+        self._advance(self.path.flush(), total)
+        self.stats.duration = samples / self.sample_rate
+        while self._next < total:  # the last frames may lie past the last control frame's time
+            self._plan(self._next, min(frame_time(self._next, self.fps), self.track.end_time))
         self._put(self._ws, _END)
+
+    def _advance(self, ws: np.ndarray, limit: int) -> None:
+        """Add control frames to the track, planning every frame below `limit` they reach.
+
+        In chunks of half the track's capacity, so a large block never pushes out control frames
+        that frames still to be planned need."""
+        step = max(1, self.track.capacity // 2)
+        for i in range(0, len(ws), step):
+            self.track.extend(ws[i:i + step])
+            while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
+                self._plan(self._next, frame_time(self._next, self.fps))
 
     def _plan(self, index: int, t: float) -> None:
         ws = self.track.sample(t)
         self._put(self._ws, Frame(index, frame_time(index, self.fps), ws))
-        self.stats.frames_planned = index + 1
+        self._next = self.stats.frames_planned = index + 1
 
     def _synthesise(self) -> None:
         torch.set_num_threads(self.synthesis_threads)

@@ -164,7 +164,8 @@ class VideoWriter:
     def close(self, complete: bool = True) -> None:
         """Flush the encoders and write the trailer, leaving a playable file.
 
-        complete=False (an interrupted render): the audio stops near the last frame written.
+        complete=False (an interrupted render): no more audio is added; what was already muxed runs
+        up to AUDIO_AHEAD seconds past the last frame.
         """
         if self._closed:
             return

@@ -227,7 +227,8 @@ def cli(args: list[str], **kw) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
 
 
-def test_ctrl_c_keeps_a_playable_partial_file_and_no_output(tmp_path, model, music):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_keeps_a_playable_partial_file_and_no_output(tmp_path, model, music, signum):
     long = write_track(tmp_path / "long.wav", np.tile(demo_track(4.0, RATE), (1, 8)))  # 32 s
     out = tmp_path / "v.mp4"
     proc = cli(["render", str(long), "-o", str(out), "--model", str(model), "--size", "256x256"], cwd=tmp_path)
@@ -235,9 +236,9 @@ def test_ctrl_c_keeps_a_playable_partial_file_and_no_output(tmp_path, model, mus
     while not any(p.stat().st_size > 20_000 for p in tmp_path.glob(".v.rendering-*.mp4")):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + signum, err
     assert "interrupted" in err and "Traceback" not in err
     assert not out.exists() and not (tmp_path / "v.mp4.json").exists()
     assert not list(tmp_path.glob(".v.rendering-*"))

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -108,53 +107,74 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
     expected = round(Fraction(source.duration) * args.fps) if source.duration else None
 
     tmp = output.with_name(f".{output.stem}.rendering-{os.getpid()}{output.suffix}")
-    if hasattr(signal, "SIGXFSZ"):  # a file size limit must give an error, not kill the process
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    interrupted = threading.Event()
-    writer = None
-    try:
-        writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input, start=args.start,
-                             duration=args.duration, container=container_format(output))
-        print(f"rendering {size} at {_fps_text(args.fps)} fps, batch {batch} on {device}; "
-              f"audio: {writer.audio.description if writer.audio else 'none'}")
-        engine = Engine(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
+    stopped: list[int] = []  # the signal that asked us to stop, if any
+    engine: Engine | None = None
+    writer: VideoWriter | None = None
 
-        def stop() -> None:
-            interrupted.set()
+    def stop(signum: int) -> None:
+        stopped.append(signum)
+        if engine is not None:
             engine.stop()
 
-        with engine, _on_interrupt(stop), tqdm(total=expected, unit="frame", desc="rendering",
-                                               dynamic_ncols=True) as bar:
-            for frame in engine.frames():
-                writer.write(frame.image)
-                bar.update(1)
-        if interrupted.is_set():
-            print(f"lavlive: interrupted; {_keep_partial(writer, tmp, output)}", file=sys.stderr)
-            return 130
-        writer.close()
-        meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.stats.duration or 0.0,
-                        writer.frames_written, writer.audio.description if writer.audio else None)
-        with atomic_output(sidecar, args.force) as tmp_json:
-            tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, output)
-    except (av.FFmpegError, OSError) as e:
-        tmp.unlink(missing_ok=True)
-        raise LavliveError(f"{output}: cannot write the video ({_reason(e)})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # From here on, Ctrl-C/SIGTERM only ask to stop at the next frame boundary: an exception between
+    # encoding a frame and muxing it would drop the frame, and one while finishing would lose the file.
+    with _signals_call(stop):
+        try:
+            writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input,
+                                 start=args.start, duration=args.duration, container=container_format(output))
+            print(f"rendering {size} at {_fps_text(args.fps)} fps, batch {batch} on {device}; "
+                  f"audio: {writer.audio.description if writer.audio else 'none'}")
+            engine = Engine(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
+            if stopped:
+                engine.stop()
+            with engine, tqdm(total=expected, unit="frame", desc="rendering", dynamic_ncols=True) as bar:
+                for frame in engine.frames():
+                    writer.write(frame.image)
+                    bar.update(1)
+            if stopped:
+                print(f"lavlive: interrupted; {_keep_partial(writer, tmp, output)}", file=sys.stderr)
+                return 128 + stopped[0]
+            writer.close()
+            os.replace(tmp, output)
+        except torch.cuda.OutOfMemoryError:
+            raise LavliveError(f"out of GPU memory at batch {batch}, {size}: try a smaller --batch or --size, "
+                               "or --device cpu") from None
+        except (av.FFmpegError, OSError) as e:
+            raise LavliveError(f"{output}: cannot write the video ({_reason(e)})") from None
+        finally:
+            _discard(writer, tmp)
+    meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.stats.duration or 0.0,
+                    writer.frames_written, writer.audio.description if writer.audio else None)
+    with atomic_output(sidecar, force=True) as tmp_json:  # checked before rendering; the video is in place now
+        tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {output} ({writer.frames_written} frames, {engine.stats.duration or 0:.2f} s) and {sidecar.name}")
     return 0
 
 
-@contextmanager
-def _on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM call `callback` (stop at the next frame boundary) instead of raising mid-write:
-    an exception between encoding a frame and muxing its packet would drop that frame from the file."""
-    def handler(signum: int, frame: object) -> None:
-        callback()
+def _discard(writer: VideoWriter | None, tmp: Path) -> None:
+    """Close the writer (a no-op after a successful close) and remove what is left at the temporary name."""
+    try:
+        if writer is not None:
+            writer.close(complete=False)
+    except (av.FFmpegError, OSError):
+        pass  # already failing: the error that brought us here is the one to report
+    tmp.unlink(missing_ok=True)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+@contextmanager
+def _signals_call(callback: Callable[[int], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call `callback(signum)` instead of raising; SIGXFSZ (a file size limit) is
+    ignored so writing fails with an error instead of killing the process. Signals the caller had
+    ignored (nohup, background jobs) stay ignored; everything is restored on exit."""
+    def handler(signum: int, frame: object) -> None:
+        callback(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, handler)
+    if hasattr(signal, "SIGXFSZ"):
+        previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         yield
     finally:
@@ -162,11 +182,9 @@ def _on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _keep_partial(writer: VideoWriter, tmp: Path, output: Path) -> str:
+def _keep_partial(writer: VideoWriter | None, tmp: Path, output: Path) -> str:
     """Finish what was written so far as a playable file named NAME.partial.EXT; never touch OUT."""
-    if writer.frames_written == 0:
-        writer.close(complete=False)
-        tmp.unlink(missing_ok=True)
+    if writer is None or writer.frames_written == 0:
         return "no frames were rendered"
     writer.close(complete=False)
     kept = free_name(output.with_name(f"{output.stem}.partial{output.suffix}"))
@@ -192,6 +210,7 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, path: Contr
         "torch": torch.__version__,
         "av": av.__version__,
         "command": ["lavlive", *args.argv],
+        "cwd": os.getcwd(),
         "input": {"path": str(Path(args.input).resolve()), "sha256": sha256_of(Path(args.input)),
                   "start": args.start, "duration": args.duration},
         "video": {"frames": frames, "fps": str(args.fps), "duration": duration,
@@ -200,7 +219,8 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, path: Contr
         "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
                   "sha256": model.sha256, "resolution": G.img_resolution,
                   "seed": DEFAULT_SEED if model.path is None else None},
-        "encoder": {"name": preset.encoder.name, "weights": path.encoder.source},
+        "encoder": {"name": preset.encoder.name, "weights": path.encoder.source,
+                    "sha256": sha256_of(Path(path.encoder.source)) if Path(path.encoder.source).is_file() else None},
         "seeds": {"projection": preset.modulation.seed, "noise": synthesizer.seed},
         "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch,
         "preset": preset.to_dict(),
