@@ -8,6 +8,6 @@ py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 [ -z "${LAVLIVE_FIXTURES:-}" ] && [ -d shared/fixtures ] && export LAVLIVE_FIXTURES="$PWD/shared/fixtures"
 "$py" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('gpu:', torch.cuda.get_device_name(), 'torch', torch.__version__)"
-timeout 240 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_parity.py
-timeout 200 "$py" benchmarks/synthesis.py --device cuda --min-seconds 2
-timeout 200 "$py" benchmarks/render.py --device cuda --seconds 20 --rounds 2 --skip-memory
+timeout 150 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_parity.py
+timeout 150 "$py" benchmarks/synthesis.py --device cuda --min-seconds 2
+timeout 150 "$py" benchmarks/render.py --device cuda --seconds 20 --rounds 2 --skip-memory

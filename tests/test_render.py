@@ -55,11 +55,11 @@ def video_frames(path: Path) -> tuple[np.ndarray, list[float]]:
     return np.stack([f for f, _ in frames]), [t for _, t in frames]
 
 
-def audio_of(path: Path) -> tuple[np.ndarray, int, float]:
+def audio_of(path: Path) -> tuple[np.ndarray, int, float | None]:
     """Decoded samples [channels, n] (float), the rate, and the stream's declared duration."""
     with av.open(str(path)) as c:
         stream = c.streams.audio[0]
-        duration = float(stream.duration * stream.time_base)
+        duration = float(stream.duration * stream.time_base) if stream.duration else None
         chunks = []
         for f in c.decode(stream):
             x = f.to_ndarray()
@@ -108,12 +108,13 @@ def test_reencoded_audio_matches_the_trimmed_input(tmp_path, model, music):
     assert len(video_frames(out)[0]) == 75
 
 
-def test_aac_input_is_stream_copied_sample_exact(tmp_path, model, music):
-    m4a = encode(tmp_path / "music.m4a", demo_track(3.0, RATE), RATE, codec="aac")
-    out = tmp_path / "v.mp4"
-    assert render(m4a, out, model) == 0
-    assert json.loads((tmp_path / "v.mp4.json").read_text())["video"]["audio"].endswith("(stream copy)")
-    x, _, _ = audio_of(m4a)
+@pytest.mark.parametrize("codec, suffix, container", [("aac", ".m4a", ".mp4"), ("pcm_s16le", ".wav", ".mkv")])
+def test_untrimmed_audio_is_stream_copied_sample_exact(tmp_path, model, codec, suffix, container):
+    track = encode(tmp_path / f"music{suffix}", demo_track(3.0, RATE), RATE, codec=codec)
+    out = tmp_path / f"v{container}"
+    assert render(track, out, model) == 0
+    assert json.loads((tmp_path / f"v{container}.json").read_text())["video"]["audio"] == f"{codec} (stream copy)"
+    x, _, _ = audio_of(track)
     y, _, _ = audio_of(out)
     assert x.shape == y.shape and np.array_equal(x, y)
 
