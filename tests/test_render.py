@@ -204,6 +204,14 @@ def test_existing_output_is_kept_without_force(tmp_path, model, music, capsys):
     assert len(video_frames(out)[0]) == 15
 
 
+def test_existing_sidecar_is_kept_without_force(tmp_path, model, music, capsys):
+    notes = tmp_path / "v.mp4.json"
+    notes.write_text("my notes")
+    assert render(music, tmp_path / "v.mp4", model) == 1
+    assert "v.mp4.json already exists" in capsys.readouterr().err
+    assert notes.read_text() == "my notes" and not (tmp_path / "v.mp4").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--fps", "0"], "--fps 0"), (["--size", "65x64"], "even"), (["--crf", "60"], "--crf 60"),
     (["--batch", "0"], "--batch 0"), (["--duration", "-1"], "--duration"), (["-o", "x.avi"], "unsupported video type"),
