@@ -130,14 +130,10 @@ class Engine:
             return
         except BaseException as e:  # noqa: BLE001 - handed to the consumer thread
             self.stats.errors.append(e)
-            self._stop_downstream(out)
-            return
-
-    def _stop_downstream(self, out: queue.Queue) -> None:
-        try:
-            self._put(out, _END)
-        except EngineStopped:
-            pass
+            try:
+                self._put(out, _END)
+            except EngineStopped:
+                pass
 
     def _put(self, q: queue.Queue, item: object) -> None:
         while True:
@@ -161,7 +157,6 @@ class Engine:
 
     def _analyse(self) -> None:
         torch.set_num_threads(self.analysis_threads)  # leave the cores to synthesis
-        self._next = 0  # next frame index to plan
         samples = 0
         for block in self.source:
             if self._stop.is_set():
@@ -173,8 +168,8 @@ class Engine:
         total = round(Fraction(samples, self.sample_rate) * self.fps)
         self._advance(self.path.flush(), total)
         self.stats.duration = samples / self.sample_rate
-        while self._next < total:  # the last frames may lie past the last control frame's time
-            self._plan(self._next, min(frame_time(self._next, self.fps), self.track.end_time))
+        while (i := self.stats.frames_planned) < total:  # the last frames may lie past the last control frame
+            self._plan(i, min(frame_time(i, self.fps), self.track.end_time))
         self._put(self._ws, _END)
 
     def _advance(self, ws: np.ndarray, limit: int) -> None:
@@ -185,13 +180,13 @@ class Engine:
         step = max(1, self.track.capacity // 2)
         for i in range(0, len(ws), step):
             self.track.extend(ws[i:i + step])
-            while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
-                self._plan(self._next, frame_time(self._next, self.fps))
+            while (i := self.stats.frames_planned) < limit and frame_time(i, self.fps) <= self.track.end_time:
+                self._plan(i, frame_time(i, self.fps))
 
     def _plan(self, index: int, t: float) -> None:
         ws = self.track.sample(t)
         self._put(self._ws, Frame(index, frame_time(index, self.fps), ws))
-        self._next = self.stats.frames_planned = index + 1
+        self.stats.frames_planned = index + 1
 
     def _synthesise(self) -> None:
         torch.set_num_threads(self.synthesis_threads)

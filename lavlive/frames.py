@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from .errors import LavliveError
 from .generator import Generator
+from .images import uint8_frames
 
 SCALE_MODES = ("fit", "fill")
 
@@ -81,11 +82,7 @@ class Synthesizer:
             generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + first_index)
         images = self.G.synthesis(torch.from_numpy(ws).to(self.device), noise_mode=self.noise_mode,
                                   generator=generator)
-        images = fit_to(images.float(), self.size, self.scale)
-        frames = (images * 127.5 + 128).clamp_(0, 255).to(torch.uint8)
-        if frames.shape[1] == 1:
-            frames = frames.expand(-1, 3, -1, -1)
-        frames = frames.permute(0, 2, 3, 1)
+        frames = uint8_frames(fit_to(images.float(), self.size, self.scale))
         if not self.to_host:
             return frames
         if self.device.type != "cuda":

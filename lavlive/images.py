@@ -9,12 +9,17 @@ import torch
 from PIL import Image
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[N, C, H, W] in the network's [-1, 1] range → [N, H, W, C] uint8 (grey repeated to RGB)."""
+def uint8_frames(images: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] in the network's [-1, 1] range → [N, H, W, 3] uint8 on the same device (grey repeated)."""
     x = (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
     if x.shape[1] == 1:
-        x = x.repeat(1, 3, 1, 1)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
+        x = x.expand(-1, 3, -1, -1)
+    return x.permute(0, 2, 3, 1)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] in [-1, 1] → [N, H, W, 3] uint8 NumPy frames."""
+    return uint8_frames(images).cpu().contiguous().numpy()
 
 
 def contact_sheet(frames: np.ndarray, columns: int | None = None, gap: int = 4) -> Image.Image:

@@ -73,8 +73,8 @@ class _AudioCopy:
 class _AudioEncode:
     """The input's audio decoded, trimmed and re-encoded as AAC."""
 
-    def __init__(self, out: Any, path: Path, start: float, duration: float | None) -> None:
-        probe = FileSource(path, sample_rate=48000, start=start, duration=duration)
+    def __init__(self, out: Any, probe: FileSource, start: float, duration: float | None) -> None:
+        path = probe.path
         rate = probe.source_rate if probe.source_rate in AAC_RATES else 48000
         channels = min(probe.source_channels, 2)
         self.stream = out.add_stream("aac", rate=rate, layout={1: "mono", 2: "stereo"}[channels])
@@ -139,13 +139,12 @@ class VideoWriter:
         self.frames_written = 0
 
     def _audio_stream(self, path: Path, fmt: str, start: float, duration: float | None) -> _AudioCopy | _AudioEncode:
-        length = FileSource(path, 48000).duration
+        probe = FileSource(path, 48000)
+        length = probe.duration
         whole = start == 0 and (duration is None or (length is not None and duration >= length))
-        with av.open(str(path)) as probe:
-            codec = probe.streams.audio[0].codec_context.name
-        if whole and codec in COPYABLE[fmt]:
+        if whole and probe.source_codec in COPYABLE[fmt]:
             return _AudioCopy(self._out, path)
-        return _AudioEncode(self._out, path, start, duration)
+        return _AudioEncode(self._out, probe, start, duration)
 
     def write(self, image: np.ndarray) -> None:
         """Append one [H, W, 3] uint8 RGB frame."""

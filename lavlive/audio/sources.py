@@ -127,6 +127,7 @@ class FileSource:
             stream = container.streams.audio[0]
             self.source_rate: int = stream.codec_context.sample_rate or stream.sample_rate or 0
             self.source_channels: int = stream.codec_context.channels or len(stream.layout.channels)
+            self.source_codec: str = stream.codec_context.name
             total = self._container_seconds(container, stream)
         if self.source_rate <= 0 or self.source_channels <= 0:
             raise _file_error(self.path, "audio stream has no sample rate or no channels")
