@@ -66,7 +66,7 @@ def render(G: Generator, synth: Synthesizer, track: Path, out: Path, fps: Fracti
                         block_size=path.encoder.sample_rate // 2)
     start = time.perf_counter()
     writer = VideoWriter(out, fps, synth.size, audio_from=track)
-    with Engine(source, path, synth, fps, batch=batch, synthesis_threads=threads) as engine:
+    with Engine.for_track(source, path, synth, fps, batch=batch, synthesis_threads=threads) as engine:
         for frame in engine.frames():
             writer.write(frame.image)
     writer.close()

@@ -1,16 +1,19 @@
-"""The engine: audio blocks in, finished frames out, with each stage in its own thread.
+"""The engine: planned frames in, finished frames out, with each stage in its own thread.
 
-    source ─▶ [analysis thread] ControlPath → ControlTrack → ws at frame times ─▶ ws queue
-          ─▶ [synthesis thread] Synthesizer, in batches ─▶ frame queue ─▶ sink (the caller's thread)
+    plan ─▶ [analysis thread] frames with their ws (TrackPlan: source → ControlPath → ControlTrack) ─▶ ws queue
+         ─▶ [synthesis thread] Synthesizer, in batches ─▶ frame queue ─▶ sink (the caller's thread)
 
-Render, play and live all run this; only the source, the sink and the clock differ. Frame i is
-presented at exactly i / fps seconds from the start of the audio, whatever the block size, so
-the same track gives the same ws in every mode. Both queues are bounded: the analysis runs at
-most `ahead_frames` frames ahead of synthesis, synthesis at most a few batches ahead of the sink,
-and memory does not grow with the length of the track.
+Render, play and live all run this; only the plan, the sink and the clock differ. A plan is any
+iterable of frames with their ws: one track (TrackPlan), or a playlist with crossfades (the
+player's). Frame i of a track is presented at exactly i / fps seconds from the start of its
+audio, whatever the block size, so the same track gives the same ws in every mode. Both queues
+are bounded: the plan runs at most `ahead_frames` frames ahead of synthesis, synthesis at most a
+few batches ahead of the sink, and memory does not grow with the length of the track.
 
-With a `clock` (play, live), the synthesis thread skips frames whose time has already passed on
-that clock instead of drawing them late; without one (render) every frame is drawn, in order.
+With a `clock` (play, live), the synthesis thread skips frames that would be late on that clock
+by the time they are drawn (it keeps a running estimate of its draw time), and the sink takes
+frames with `take(now)`, which never waits and drops frames whose successor is already due.
+Without one (render) every frame is drawn, in order, and the sink iterates `frames()`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -39,16 +43,66 @@ class Frame:
     time: float  # presentation time in seconds from the start of the audio
     ws: np.ndarray  # [num_ws, w_dim]
     image: np.ndarray | torch.Tensor | None = None  # [H, W, 3] uint8
+    synthesizer: Synthesizer | None = None  # draws this frame; None: the engine's
+    blend: Frame | None = None  # a second picture dissolved over this one (a crossfade between models)
+    alpha: float = 0.0  # weight of `blend`
 
 
 @dataclass
 class EngineStats:
-    audio_seconds: float = 0.0  # audio analysed so far
     frames_planned: int = 0  # frames whose ws are known
     frames_drawn: int = 0
-    frames_skipped: int = 0  # late on the clock, never drawn
-    duration: float | None = None  # audio length, known once the source is exhausted
+    frames_skipped: int = 0  # would have been late on the clock: never drawn
+    frames_dropped: int = 0  # drawn, but a newer frame was already due when the sink took them
+    draw_seconds: float = 0.0  # running estimate of one frame's synthesis time
+    draw_jitter: float = 0.0  # running mean of its deviation
     errors: list[BaseException] = field(default_factory=list)
+
+
+class TrackPlan:
+    """One track's frames: audio blocks through the control path, ws read off at frame i / fps.
+
+    Frames i < round(duration · fps) exist; the last ones are clamped to the last control frame.
+    `audio_seconds` grows as blocks are read; `duration` is known once the source is exhausted.
+    """
+
+    def __init__(self, source: Iterable[np.ndarray], path: ControlPath, fps: Fraction) -> None:
+        self.source, self.path, self.fps = source, path, Fraction(fps)
+        self.sample_rate = path.encoder.sample_rate
+        self.audio_seconds = 0.0
+        self.duration: float | None = None
+        # Control frames kept: enough for interpolation between frames even at 1 fps.
+        self.track = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
+        self._next = 0  # the next frame to plan
+
+    def __iter__(self) -> Iterator[Frame]:
+        samples = 0
+        for block in self.source:
+            samples += block.shape[1]
+            self.audio_seconds = samples / self.sample_rate
+            # `samples` only grows, so this bound on the frame count is safe early.
+            yield from self._advance(self.path.push(block), round(Fraction(samples, self.sample_rate) * self.fps))
+        total = round(Fraction(samples, self.sample_rate) * self.fps)
+        yield from self._advance(self.path.flush(), total)
+        self.duration = samples / self.sample_rate
+        while self._next < total:  # the last frames may lie past the last control frame
+            yield self._plan(min(frame_time(self._next, self.fps), self.track.end_time))
+
+    def _advance(self, ws: np.ndarray, limit: int) -> Iterator[Frame]:
+        """Add control frames to the track, planning every frame below `limit` they reach.
+
+        In chunks of half the track's capacity, so a large block never pushes out control frames
+        that frames still to be planned need."""
+        step = max(1, self.track.capacity // 2)
+        for i in range(0, len(ws), step):
+            self.track.extend(ws[i:i + step])
+            while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
+                yield self._plan(frame_time(self._next, self.fps))
+
+    def _plan(self, t: float) -> Frame:
+        frame = Frame(self._next, frame_time(self._next, self.fps), self.track.sample(t))
+        self._next += 1
+        return frame
 
 
 class EngineStopped(Exception):
@@ -56,29 +110,35 @@ class EngineStopped(Exception):
 
 
 class Engine:
-    """Run the pipeline over `source` (blocks [channels, n] at the control path's sample rate)."""
+    """Run a plan (an iterable of frames with their ws) through synthesis, in worker threads.
 
-    def __init__(self, source: Iterable[np.ndarray], path: ControlPath, synthesizer: Synthesizer,
-                 fps: Fraction, batch: int = 1, clock: Callable[[], float] | None = None,
-                 ahead_frames: int = 64, analysis_threads: int = 1, synthesis_threads: int | None = None) -> None:
+    `synthesizer` draws frames that do not name their own (it may be None if every frame does)."""
+
+    def __init__(self, plan: Iterable[Frame], synthesizer: Synthesizer | None, batch: int = 1,
+                 clock: Callable[[], float] | None = None, ahead_frames: int = 64, analysis_threads: int = 1,
+                 synthesis_threads: int | None = None) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        self.source, self.path, self.synthesizer = source, path, synthesizer
-        self.fps, self.batch, self.clock = Fraction(fps), batch, clock
+        self.plan, self.synthesizer, self.batch, self.clock = plan, synthesizer, batch, clock
         self.analysis_threads = analysis_threads
         self.synthesis_threads = synthesis_threads or torch.get_num_threads()
-        self.sample_rate = path.encoder.sample_rate
         self.stats = EngineStats()
-        # Control frames kept: enough for interpolation between frames even at 1 fps.
-        self.track = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
         self._ws: queue.Queue = queue.Queue(maxsize=max(ahead_frames, batch))
         self._frames: queue.Queue = queue.Queue(maxsize=2 * batch + 2)
+        self._next: Frame | None = None  # taken from the frame queue but not yet due (take())
+        self._ended = False  # the frame queue's end was reached
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._guard, args=(self._analyse, self._ws), name="lavlive-analysis",
                                           daemon=True),
                          threading.Thread(target=self._guard, args=(self._synthesise, self._frames),
                                           name="lavlive-synthesis", daemon=True)]
         self._started = False
+
+    @classmethod
+    def for_track(cls, source: Iterable[np.ndarray], path: ControlPath, synthesizer: Synthesizer, fps: Fraction,
+                  **kw) -> Engine:
+        """The engine over one track's audio blocks (at the control path's sample rate)."""
+        return cls(TrackPlan(source, path, fps), synthesizer, **kw)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -99,26 +159,75 @@ class Engine:
         """Ask the workers to stop, without waiting (safe from a signal handler); frames() then ends."""
         self._stop.set()
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the workers and wait for them; safe to call more than once."""
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop the workers and wait for them; safe to call more than once. False if one is still busy."""
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for t in self._threads:
             if t.is_alive():
-                t.join(timeout)
+                t.join(max(0.0, deadline - time.monotonic()))
             if t.is_alive():
-                log.warning("%s did not stop within %.0f s", t.name, timeout)
+                log.warning("%s did not stop within %.1f s", t.name, timeout)
+        return not any(t.is_alive() for t in self._threads)
+
+    # -- sinks -------------------------------------------------------------------------------
 
     def frames(self) -> Iterator[Frame]:
-        """Finished frames in order, until the audio ends; re-raises a worker's error here."""
+        """Finished frames in order, until the plan ends; re-raises a worker's error here."""
         self.start()
         while True:
             item = self._get(self._frames)
             if item is _END:
-                if self.stats.errors:
-                    self.stop()
-                    raise self.stats.errors[0]
+                self._raise_errors()
                 return
             yield item
+
+    def take(self, now: float) -> Frame | None:
+        """The newest finished frame due at `now` (time <= now), without waiting; None if none is.
+
+        Older due frames are dropped (counted), so a sink that fell behind catches up at once
+        instead of showing a backlog late. Re-raises a worker's error."""
+        self.start()
+        due = None
+        while True:
+            if self._next is None:
+                try:
+                    item = self._frames.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END:
+                    self._ended = True
+                    self._raise_errors()
+                    break
+                self._next = item
+            if self._next.time > now:
+                break
+            if due is not None:
+                self.stats.frames_dropped += 1
+            due, self._next = self._next, None
+        if due is None and not self._ended and self.stats.errors and not any(t.is_alive() for t in self._threads):
+            self._ended = True
+            self._raise_errors()
+        return due
+
+    @property
+    def next_time(self) -> float | None:
+        """Presentation time of the next finished frame not yet due, if one is waiting."""
+        return None if self._next is None else self._next.time
+
+    @property
+    def ended(self) -> bool:
+        """True once take() has handed out the last frame of the plan."""
+        return self._ended and self._next is None
+
+    def queue_depths(self) -> tuple[int, int]:
+        """(planned frames waiting for synthesis, finished frames waiting for the sink)."""
+        return self._ws.qsize(), self._frames.qsize() + (self._next is not None)
+
+    def _raise_errors(self) -> None:
+        if self.stats.errors:
+            self.stop()
+            raise self.stats.errors[0]
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -157,36 +266,17 @@ class Engine:
 
     def _analyse(self) -> None:
         torch.set_num_threads(self.analysis_threads)  # leave the cores to synthesis
-        samples = 0
-        for block in self.source:
+        for frame in self.plan:
             if self._stop.is_set():
                 raise EngineStopped
-            samples += block.shape[1]
-            self.stats.audio_seconds = samples / self.sample_rate
-            # Frames i < round(duration · fps) exist; `samples` only grows, so this bound is safe early.
-            self._advance(self.path.push(block), round(Fraction(samples, self.sample_rate) * self.fps))
-        total = round(Fraction(samples, self.sample_rate) * self.fps)
-        self._advance(self.path.flush(), total)
-        self.stats.duration = samples / self.sample_rate
-        while (i := self.stats.frames_planned) < total:  # the last frames may lie past the last control frame
-            self._plan(i, min(frame_time(i, self.fps), self.track.end_time))
+            self._put(self._ws, frame)
+            self.stats.frames_planned = frame.index + 1
         self._put(self._ws, _END)
 
-    def _advance(self, ws: np.ndarray, limit: int) -> None:
-        """Add control frames to the track, planning every frame below `limit` they reach.
-
-        In chunks of half the track's capacity, so a large block never pushes out control frames
-        that frames still to be planned need."""
-        step = max(1, self.track.capacity // 2)
-        for i in range(0, len(ws), step):
-            self.track.extend(ws[i:i + step])
-            while (i := self.stats.frames_planned) < limit and frame_time(i, self.fps) <= self.track.end_time:
-                self._plan(i, frame_time(i, self.fps))
-
-    def _plan(self, index: int, t: float) -> None:
-        ws = self.track.sample(t)
-        self._put(self._ws, Frame(index, frame_time(index, self.fps), ws))
-        self.stats.frames_planned = index + 1
+    def _late(self, frame: Frame) -> bool:
+        """Would this frame be late if drawn now? (Only with a clock.)"""
+        s = self.stats  # aim for a frame that is ready in time in all but the slowest draws
+        return self.clock is not None and frame.time < self.clock() + s.draw_seconds + 2 * s.draw_jitter
 
     def _synthesise(self) -> None:
         torch.set_num_threads(self.synthesis_threads)
@@ -200,17 +290,34 @@ class Engine:
                         raise EngineStopped
                     ended = True
                     break
-                if self.clock is not None and item.time < self.clock():
+                if self._late(item):
                     self.stats.frames_skipped += 1
                     continue
                 batch.append(item)
-                if self.clock is not None:
-                    break  # live: draw each frame as soon as its ws is known
+                if self.clock is not None or item.synthesizer is not None or item.blend is not None:
+                    break  # on a clock, or a frame of its own: draw each frame as soon as its ws is known
             if not batch:
                 continue
-            images = self.synthesizer(np.stack([f.ws for f in batch]), batch[0].index)
-            for frame, image in zip(batch, images):
-                frame.image = image
+            started = time.perf_counter()
+            self._draw(batch)
+            per_frame = (time.perf_counter() - started) / len(batch)
+            s, first = self.stats, self.stats.draw_seconds == 0
+            s.draw_jitter = 0.0 if first else 0.8 * s.draw_jitter + 0.2 * abs(per_frame - s.draw_seconds)
+            s.draw_seconds = per_frame if first else 0.8 * s.draw_seconds + 0.2 * per_frame
+            for frame in batch:
                 self._put(self._frames, frame)
             self.stats.frames_drawn += len(batch)
         self._put(self._frames, _END)
+
+    def _draw(self, batch: list[Frame]) -> None:
+        if len(batch) > 1 and any(f.synthesizer is not None or f.blend is not None for f in batch):
+            for frame in batch:  # frames with their own synthesizer are drawn one by one
+                self._draw([frame])
+            return
+        first = batch[0]
+        synthesizer = first.synthesizer or self.synthesizer
+        images = synthesizer(np.stack([f.ws for f in batch]), first.index)
+        for frame, image in zip(batch, images):
+            frame.image = image
+        if first.blend is not None:
+            self._draw([first.blend])

@@ -66,3 +66,23 @@ def tiny_stats(tiny_generator):
     from lavlive.lav.statistics import sample_statistics
 
     return sample_statistics(tiny_generator, samples=1000)
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> str:
+    """An X server for real windows: Xvfb :99 with Mesa, started if none is running; sets DISPLAY."""
+    from services import start_xvfb
+
+    display = start_xvfb()
+    if display is None:
+        pytest.fail("no X server: install Xvfb (bash scripts/setup.sh --test)")
+    return display
+
+
+@pytest.fixture
+def pulse() -> None:
+    """A PulseAudio server with the null sink `auto_null` (started, or restarted if a test killed it)."""
+    from services import start_pulse
+
+    if not start_pulse():
+        pytest.fail("no PulseAudio server: install pulseaudio (bash scripts/setup.sh --test)")

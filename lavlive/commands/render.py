@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from ..engine import Engine
 from ..errors import LavliveError
 from ..frames import SCALE_MODES, Size, Synthesizer, parse_size
 from ..generator import DEFAULT_SEED, Generator, sha256_of
+from ..interrupts import signals_call
 from ..lav.control import ControlPath
 from ..lav.timeline import parse_fps
 from ..outputs import atomic_output, check_writable, free_name
@@ -118,13 +116,13 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
 
     # From here on, Ctrl-C/SIGTERM only ask to stop at the next frame boundary: an exception between
     # encoding a frame and muxing it would drop the frame, and one while finishing would lose the file.
-    with _signals_call(stop):
+    with signals_call(stop):
         try:
             writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input,
                                  start=args.start, duration=args.duration, container=container_format(output))
             print(f"rendering {size} at {_fps_text(args.fps)} fps, batch {batch} on {device}; "
                   f"audio: {writer.audio.description if writer.audio else 'none'}")
-            engine = Engine(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
+            engine = Engine.for_track(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
             if stopped:
                 engine.stop()
             with engine, tqdm(total=expected, unit="frame", desc="rendering", dynamic_ncols=True) as bar:
@@ -143,11 +141,11 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
             raise LavliveError(f"{output}: cannot write the video ({_reason(e)})") from None
         finally:
             _discard(writer, tmp)
-    meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.stats.duration or 0.0,
+    meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.plan.duration or 0.0,
                     writer.frames_written, writer.audio.description if writer.audio else None)
     with atomic_output(sidecar, force=True) as tmp_json:  # checked before rendering; the video is in place now
         tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {output} ({writer.frames_written} frames, {engine.stats.duration or 0:.2f} s) and {sidecar.name}")
+    print(f"wrote {output} ({writer.frames_written} frames, {engine.plan.duration or 0:.2f} s) and {sidecar.name}")
     return 0
 
 
@@ -159,27 +157,6 @@ def _discard(writer: VideoWriter | None, tmp: Path) -> None:
     except (av.FFmpegError, OSError):
         pass  # already failing: the error that brought us here is the one to report
     tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _signals_call(callback: Callable[[int], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM call `callback(signum)` instead of raising; SIGXFSZ (a file size limit) is
-    ignored so writing fails with an error instead of killing the process. Signals the caller had
-    ignored (nohup, background jobs) stay ignored; everything is restored on exit."""
-    def handler(signum: int, frame: object) -> None:
-        callback(signum)
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            previous[sig] = signal.signal(sig, handler)
-    if hasattr(signal, "SIGXFSZ"):
-        previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _keep_partial(writer: VideoWriter | None, tmp: Path, output: Path) -> str:

@@ -52,9 +52,16 @@ class LavMapper:
         self.stats, self.settings, self.frame_rate = stats, settings, frame_rate
         self.truncation_psi = truncation_psi
         self.w_dim = stats.z_mean.shape[0]
+        self.emb_dim = emb_dim
         self.p_a, self.p_b = projections(settings.seed, self.w_dim, emb_dim)
+        self._new_projections: tuple[np.ndarray, np.ndarray] | None = None
         self.alpha = 1 - math.exp(-1 / (settings.standardise_seconds * frame_rate))
         self.reset()
+
+    def reseed(self, seed: int) -> None:
+        """New random projections from the next push on (the player's 'new seed' key; thread-safe:
+        the pair is swapped in as one by the thread that pushes)."""
+        self._new_projections = projections(seed, self.w_dim, self.emb_dim)
 
     def reset(self) -> None:
         self.count = 0
@@ -64,6 +71,8 @@ class LavMapper:
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
              level_db: np.ndarray | None = None) -> np.ndarray:
         """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim]."""
+        if self._new_projections is not None:
+            (self.p_a, self.p_b), self._new_projections = self._new_projections, None
         emb = np.asarray(emb, np.float64)
         s = self.settings
         o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]

@@ -1,0 +1,138 @@
+"""`lavlive play`: tracks, folders or playlists in a window, with sound, the picture following what is heard."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..errors import LavliveError
+from ..frames import SCALE_MODES, parse_size
+from ..interrupts import signals_call
+from ..lav.timeline import parse_fps
+from ..presets import load_preset
+
+KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("play", help="play tracks or playlists in a window with sound",
+                       description="Play audio files, folders, M3U or TOML playlists with their visuals in a "
+                                   "window, in sync with what is heard. " + KEYS + ".",
+                       epilog="TOML playlists set per-track preset, model, start, end and crossfade; "
+                              "see README.md.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders, .m3u or .toml playlists")
+    p.add_argument("--preset", default=None, help="preset name or .toml path for tracks that name none "
+                   "(default: default)")
+    p.add_argument("--model", help="StyleGAN2 checkpoint for tracks that name none; default: embedded random network")
+    p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
+    p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
+    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
+    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
+    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
+    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
+                   help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
+    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    p.add_argument("--audio-device", default=None, help="sound output: index or name (default: the system's)")
+    p.add_argument("--shuffle", action="store_true", help="play in random order (a new order on every loop)")
+    p.add_argument("--loop", action="store_true", help="start over after the last track")
+    p.add_argument("--crossfade", type=float, default=None, metavar="SECONDS",
+                   help="overlap between tracks, crossfaded in sound and picture (default: the playlist's, else 0: "
+                        "gapless)")
+    p.add_argument("--kiosk", action="store_true",
+                   help="for installations: fullscreen, loop forever, hidden cursor, skip broken files, survive "
+                        "the sound card going away, log to --log")
+    p.add_argument("--log", type=Path, default=None,
+                   help="append one line per track and per fault to this file (kiosk default: "
+                        "~/.local/state/lavlive/kiosk.log)")
+    p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the presets' modulation.seed)")
+    p.add_argument("--display-latency", type=float, default=0.0, metavar="MS",
+                   help="how long the screen or projector takes to show a frame; pictures are sent this much "
+                        "earlier (default: 0)")
+    p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
+    p.add_argument("--frame-log", type=Path, default=None, metavar="CSV",
+                   help="write one line per shown frame: index, presentation time, audio clock at the swap, offset")
+    p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.crossfade is not None and not 0 <= args.crossfade <= 60:
+        raise LavliveError(f"--crossfade {args.crossfade:g}: use 0 to 60 seconds")
+    if not 0 <= args.display_latency <= 1000:
+        raise LavliveError(f"--display-latency {args.display_latency:g}: use 0 to 1000 ms")
+    if args.seed is not None and not 0 <= args.seed < 2**31:
+        raise LavliveError(f"--seed {args.seed}: use 0 to 2147483647")
+    if args.display < 0:
+        raise LavliveError(f"--display {args.display}: use 0 or more")
+
+
+def _log_to(path: Path | None, kiosk: bool) -> Path | None:
+    """Log lines go to stderr, and to a file when asked (kiosk: always)."""
+    logger = logging.getLogger("lavlive")
+    logger.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("lavlive: %(message)s"))
+    logger.addHandler(console)
+    logger.propagate = False
+    if path is None and kiosk:
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        path = state / "lavlive" / "kiosk.log"
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as e:
+        raise LavliveError(f"--log {path}: cannot write ({e.strerror or e})") from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..play.audio_out import AudioOutput
+    from ..play.player import Player, PlayOptions
+    from ..play.playlist import load_playlist
+    from ..play.setlist import Preparer, Settings
+    from ..play.window import Window
+
+    _check_args(args)
+    kiosk = args.kiosk
+    playlist = load_playlist(args.inputs, crossfade=args.crossfade, loop=True if (args.loop or kiosk) else None,
+                             shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
+    load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
+    device = resolve_device(args.device)
+    log_path = _log_to(args.log, kiosk)
+    log = logging.getLogger("lavlive.play")
+    if log_path:
+        log.info("logging to %s", log_path)
+    log.info("%d track%s%s; %s", len(playlist.entries), "" if len(playlist.entries) == 1 else "s",
+             ", looping" if playlist.loop else "", KEYS)
+    with serial_here() as cores:
+        audio = AudioOutput(args.audio_device)
+        window = None
+        try:
+            size = args.size or parse_size("960x540")
+            window = Window((size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
+                            scale=args.scale, vsync=not args.no_vsync, hide_cursor=kiosk)
+            settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
+                                download=args.download, device=device, seed=args.seed)
+            preparer = Preparer(settings, audio.sample_rate, audio.channels)
+            options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
+                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores)
+            player = Player(playlist, window, audio, preparer, options)
+            with signals_call(player.stop):
+                code = player.run()
+        finally:
+            audio.close()
+            if window is not None:
+                window.close()
+    log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played,
+             len(player.skipped))
+    return code

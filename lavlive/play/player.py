@@ -1,0 +1,298 @@
+"""The player: the window's loop on the main thread, with the audio clock as master.
+
+Each pass of the loop handles input, then shows the newest finished frame whose presentation
+time has come on the clock of what is heard (the audio output's DAC time, plus the display's
+latency when the user gives it), and sleeps until the next frame is due. It never waits for
+synthesis: when synthesis is slow the engine skips frames and the window keeps the last one.
+
+A `Show` is one run of the setlist from some track: its feeder, plan and engine. Pausing
+freezes the audio clock and with it everything downstream; next / previous start a new show
+from another track while the window keeps the last picture.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from ..engine import Engine
+from ..errors import LavliveError
+from .audio_out import AudioOutput
+from .playlist import Entry, Playlist
+from .setlist import Feeder, Preparer, SetlistPlan, Slot, Upcoming
+from .window import Window
+
+log = logging.getLogger(__name__)
+
+RESTART_SECONDS = 3.0  # 'previous' later than this into a track restarts it, as music players do
+STATS_EVERY = 1.0  # seconds between stats lines
+MAX_SLEEP = 0.01  # the loop wakes at least this often for input
+
+
+@dataclass
+class PlayOptions:
+    fps: Fraction
+    display_latency: float = 0.0  # seconds the screen takes to show a swapped frame
+    stats: bool = False
+    frame_log: Path | None = None
+    kiosk: bool = False
+    synthesis_threads: int = 1
+
+
+class Show:
+    """The setlist from one position in the play order: feeder → plan → engine, on the audio clock."""
+
+    def __init__(self, upcoming: Upcoming, audio: AudioOutput, options: PlayOptions, base: int,
+                 on_skip) -> None:
+        self.audio, self.base, self.latency = audio, base, options.display_latency
+        self.rate = audio.sample_rate
+        self.running = False  # audio for this show is playing (after the pre-roll)
+        self.feeder = Feeder(upcoming, audio, on_skip)
+        self.plan = SetlistPlan(self.feeder, options.fps)
+        self.engine = Engine(self.plan, None, batch=1, clock=self.due, ahead_frames=math.ceil(options.fps / 2),
+                             synthesis_threads=options.synthesis_threads)
+        self.feeder.start()
+        self.engine.start()
+
+    def clock(self) -> float:
+        """Seconds into the show of what is heard now; -inf before its audio starts."""
+        return self.audio.clock() - self.base / self.rate if self.running else -math.inf
+
+    def due(self) -> float:
+        """The presentation time to show now: what is heard plus the display's latency."""
+        return self.clock() + self.latency
+
+    def sounding(self) -> tuple[int, Slot] | None:
+        """The slot heard now (the later one in a crossfade)."""
+        t = self.clock() * self.rate
+        found = None
+        for k, slot in enumerate(self.feeder.slots):
+            if slot.start <= t:
+                found = (k, slot)
+        return found
+
+    @property
+    def end(self) -> float | None:
+        """Seconds to the end of the last track, once the feeder has written everything."""
+        slots = self.feeder.slots
+        if not self.feeder.finished or not slots or slots[-1].end is None:
+            return None
+        return slots[-1].end / self.rate
+
+    def close(self, timeout: float = 0.8) -> None:
+        self.plan.stop()
+        self.feeder.stop()
+        self.engine.close(timeout)
+        self.feeder.join(0.2)
+
+
+class Player:
+    """Plays a playlist in a window with sound until it ends or the user quits."""
+
+    def __init__(self, playlist: Playlist, window: Window, audio: AudioOutput, preparer: Preparer,
+                 options: PlayOptions) -> None:
+        self.playlist, self.window, self.audio, self.preparer = playlist, window, audio, preparer
+        self.options = options
+        self.show: Show | None = None
+        self.stopped_by: int | None = None  # the signal that ended the show, if any
+        self.paused = False
+        self.stats_on = options.stats
+        self.shown = 0
+        self.played = 0  # tracks announced
+        self.skipped: list[tuple[Entry, BaseException]] = []
+        self._failures_in_a_row = 0
+        self._announced = -1
+        self._offsets: deque[float] = deque(maxlen=256)
+        self._shown_times: deque[float] = deque(maxlen=512)
+        self._next_stats = 0.0
+        # Uploading, drawing and swapping take time too (on a software renderer, milliseconds): frames
+        # are taken that much early so they reach the screen on time.
+        self._present_seconds = 0.0
+        self._frame_log: TextIO | None = None
+        self._seed_rng = np.random.default_rng()
+
+    # -- the play order ----------------------------------------------------------------------
+
+    def entry_at(self, position: int) -> Entry | None:
+        n = len(self.playlist.entries)
+        if position < 0 or (position >= n and not self.playlist.loop):
+            return None
+        return self.playlist.order(position // n)[position % n]
+
+    def upcoming(self, position: int) -> Iterator:
+        """(entry, crossfade, preparation) from `position` on; preparation starts when the feeder asks."""
+        while (entry := self.entry_at(position)) is not None:
+            yield entry, self.playlist.crossfade_before(entry), self.preparer.submit(entry, position)
+            position += 1
+
+    def on_skip(self, entry: Entry, error: BaseException) -> None:
+        """A track that cannot be played is skipped with a log line (called in the feeder's thread)."""
+        self.skipped.append((entry, error))
+        self._failures_in_a_row += 1
+        log.warning("skipped %s: %s", entry.path, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        if self._failures_in_a_row >= len(self.playlist.entries) and self.playlist.loop:
+            time.sleep(5.0)  # every file failed in a row (a kiosk on a broken folder): do not spin
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def stop(self, signum: int) -> None:
+        """Called from a signal handler: end the loop at its next pass."""
+        self.stopped_by = signum
+
+    def run(self) -> int:
+        if self.options.frame_log is not None:
+            self._frame_log = open(self.options.frame_log, "w", encoding="utf-8", buffering=1)
+            self._frame_log.write("index,time,clock,offset,track\n")
+        try:
+            return self._loop()
+        finally:
+            if self.show is not None:
+                self.show.close()
+            if self._frame_log is not None:
+                self._frame_log.close()
+
+    def _start(self, position: int) -> None:
+        """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
+        if self.show is not None:
+            self.audio.pause(True)
+            self.show.close()
+        base = self.audio.flush() if self.audio.started else self.audio.written
+        self._announced = -1
+        self.show = Show(self.upcoming(position), self.audio, self.options, base, self.on_skip)
+
+    def _loop(self) -> int:
+        self._start(0)
+        while self.stopped_by is None:
+            show = self.show
+            for action in self.window.events():
+                if action == "quit":
+                    return 0
+                self._act(action)
+                if self.show is not show:
+                    break
+            if self.show is not show:
+                continue
+            if not show.running and (show.engine.next_time is not None or show.feeder.finished):
+                self._go(show)
+            frame = show.engine.take(show.due() + self._present_seconds)
+            if frame is not None:
+                started = time.perf_counter()
+                self.window.show(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
+                self.window.swap()
+                took = time.perf_counter() - started
+                self._present_seconds += 0.2 * (took - self._present_seconds)
+                self._shown(frame, show)
+            self._announce(show)
+            if show.engine.ended and show.feeder.finished:
+                if not show.feeder.slots:
+                    raise LavliveError(self._nothing_played())
+                if show.end is None or show.clock() >= show.end or self.audio.silent:
+                    return 0
+            self._stats(show)
+            self._sleep(show)
+        return 128 + self.stopped_by
+
+    def _go(self, show: Show) -> None:
+        """The pre-roll is done (the first frame is drawn): let the audio play."""
+        show.running = True
+        if not self.audio.started:
+            self.audio.start()
+        if not self.paused:
+            self.audio.pause(False)
+
+    def _sleep(self, show: Show) -> None:
+        wait = MAX_SLEEP
+        nxt = show.engine.next_time
+        if nxt is not None and show.running and not self.paused:
+            wait = min(wait, max(0.0, nxt - show.due() - self._present_seconds))
+        time.sleep(wait)
+
+    def _act(self, action: str) -> None:
+        show = self.show
+        if action == "pause":
+            self.paused = not self.paused
+            if show.running:
+                self.audio.pause(self.paused)
+            log.info("paused" if self.paused else "playing")
+        elif action in ("next", "previous"):
+            now = show.sounding()
+            position = now[1].track.position if now else 0
+            into = show.clock() - now[1].start / show.rate if now else 0.0
+            target = position + 1 if action == "next" else position - (into < RESTART_SECONDS)
+            if self.entry_at(target) is None:
+                target = position if action == "previous" else None
+            if target is None:
+                log.info("no next track")
+                return
+            self._start(max(0, target))
+        elif action == "fullscreen":
+            self.window.toggle_fullscreen()
+        elif action == "stats":
+            self.stats_on = not self.stats_on
+            if not self.stats_on:
+                self.window.set_overlay(None)
+        elif action == "seed":
+            seed = int(self._seed_rng.integers(2**31))
+            self.preparer.settings.seed = seed
+            show.plan.reseed(seed)
+            log.info("new seed %d", seed)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _shown(self, frame, show: Show) -> None:
+        heard = show.clock()
+        offset = heard + show.latency - frame.time  # > 0: the picture came late
+        self.shown += 1
+        self._offsets.append(offset)
+        self._shown_times.append(time.monotonic())
+        if self._frame_log is not None:
+            now = show.sounding()
+            self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
+                                  f"{now[1].track.position if now else -1}\n")
+
+    def _announce(self, show: Show) -> None:
+        now = show.sounding()
+        if now is None or now[0] <= self._announced:
+            return
+        self._announced = now[0]
+        self._failures_in_a_row = 0
+        self.played += 1
+        track = now[1].track
+        n = len(self.playlist.entries)
+        log.info("track %d/%d: %s", track.position % n + 1, n, track.describe())
+
+    def _nothing_played(self) -> str:
+        if self.skipped:
+            entry, error = self.skipped[-1]
+            return f"no track could be played (last: {entry.path}: {str(error).splitlines()[0]})"
+        return "no track could be played"
+
+    def stats_line(self, show: Show) -> str:
+        now = time.monotonic()
+        fps = sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0
+        s = show.engine.stats
+        offsets = np.abs(np.array(self._offsets)) * 1000 if self._offsets else np.zeros(1)
+        ws_q, frame_q = show.engine.queue_depths()
+        ahead = (self.audio.written - self.audio.clock() * self.audio.sample_rate) / self.audio.sample_rate
+        audio = "silent clock" if self.audio.silent else f"audio {ahead:.1f} s queued"
+        return (f"{fps:.1f} fps | skipped {s.frames_skipped} dropped {s.frames_dropped} | queues ws {ws_q} "
+                f"frames {frame_q}, {audio} | A/V offset {np.mean(offsets):.0f} ms mean, "
+                f"{np.percentile(offsets, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms")
+
+    def _stats(self, show: Show) -> None:
+        now = time.monotonic()
+        if not self.stats_on or now < self._next_stats or not show.running:
+            return
+        self._next_stats = now + STATS_EVERY
+        line = self.stats_line(show)
+        self.window.set_overlay(line)
+        log.info("%s", line)

@@ -1,0 +1,385 @@
+"""The setlist: a playlist laid out on one timeline of output samples, heard and seen.
+
+Track k sounds over samples [start_k, end_k) of the stream sent to the sound card; consecutive
+tracks overlap by their crossfade (0: gapless, sample-exact). Two threads build it:
+
+- the feeder decodes the audio at the device's rate, mixes each overlap with equal-power fades
+  and writes it to the audio output. It decides where each track starts, because only decoding
+  tells a track's exact length, and it publishes that as `slots`;
+- the plan, run in the engine's analysis thread, follows the slots: for each frame time it
+  reads ws off the tracks sounding then and crossfades them in W, or, when the two tracks use
+  different models, hands both to synthesis for a cross-dissolve in the window.
+
+Tracks are prepared (model, control path, first decoded block) in a background thread while the
+previous one plays, so the picture never stalls at a switch. A track that cannot be prepared is
+skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from ..audio.sources import FileSource
+from ..engine import Frame
+from ..errors import LavliveError
+from ..frames import Synthesizer
+from ..generator import Generator, load_generator
+from ..lav.control import ControlPath
+from ..lav.timeline import ControlTrack, frame_time
+from ..presets import load_preset
+from .audio_out import AudioOutput
+from .playlist import Entry
+
+log = logging.getLogger(__name__)
+
+AUDIO_BLOCK_SECONDS = 0.1  # feeder blocks at the device rate
+ANALYSIS_BLOCK_SECONDS = 0.25  # control path blocks: large is cheaper; the plan runs ahead anyway
+MIN_VISUAL_CROSSFADE = 0.5  # seconds; even a gapless switch blends the pictures this long
+POLL = 0.005
+
+
+class Stopped(Exception):
+    """The show was closed while a thread waited."""
+
+
+@dataclass
+class Model:
+    """A generator and the synthesizer that draws its frames (shared by every track on it)."""
+
+    key: str
+    G: Generator
+    synthesizer: Synthesizer
+
+
+@dataclass
+class Track:
+    """A playlist entry made ready: its model, a fresh control path, and its audio opened."""
+
+    entry: Entry
+    position: int  # in the play order, counting on across passes when looping
+    model: Model
+    path: ControlPath
+    preset: str
+    audio: Iterator[np.ndarray]  # [channels, n] blocks at the device rate, first block already decoded
+    duration: float | None
+
+    def describe(self) -> str:
+        length = "" if self.duration is None else f", {int(self.duration // 60)}:{self.duration % 60:04.1f}"
+        return f"{self.entry.name} (preset {self.preset}, model {self.model.key}{length})"
+
+
+@dataclass
+class Slot:
+    """Where a track sounds on the timeline, in output samples from the show's start."""
+
+    track: Track
+    start: int
+    end: int | None = None  # known once the track is decoded to its end
+
+
+@dataclass
+class Settings:
+    """What the command line says about every track (entries may override preset and model)."""
+
+    preset: str | None = None
+    model: str | None = None
+    encoder_weights: str | None = None
+    download: bool = False
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    seed: int | None = None  # overrides every preset's modulation.seed (the 'r' key sets it)
+    noise_mode: str | None = None
+
+
+class Preparer:
+    """Loads tracks in a background thread; models are loaded once and shared by their tracks."""
+
+    def __init__(self, settings: Settings, rate: int, channels: int) -> None:
+        self.settings, self.rate, self.channels = settings, rate, channels
+        self._models: dict[str, Model] = {}
+        self._notified = False
+        self._lock = threading.Lock()
+
+    def submit(self, entry: Entry, position: int) -> Future[Track]:
+        """Start preparing `entry` (at `position` in the play order) in a daemon thread: quitting never
+        waits for a model that is still loading."""
+        future: Future[Track] = Future()
+
+        def work() -> None:
+            try:
+                future.set_result(self._prepare(entry, position))
+            except BaseException as e:  # noqa: BLE001 - handed to the feeder through the future
+                future.set_exception(e)
+
+        threading.Thread(target=work, name="lavlive-prepare", daemon=True).start()
+        return future
+
+    def model(self, name: str | None) -> Model:
+        key = name or "default"
+        with self._lock:
+            if key not in self._models:
+                G = load_generator(name, self.settings.device)
+                log.info("model: %s", G.source.describe())
+                preset = load_preset(self.settings.preset)
+                self._models[key] = Model(key if name is None else G.source.describe(), G,
+                                          Synthesizer(G, noise_mode=self.settings.noise_mode
+                                                      or preset.synthesis.noise_mode, to_host=False))
+            return self._models[key]
+
+    def _prepare(self, entry: Entry, position: int) -> Track:
+        torch.set_num_threads(1)  # this thread must not start an OpenMP team beside synthesis (devices.serial_here)
+        s = self.settings
+        preset_name = entry.preset or s.preset
+        preset = load_preset(preset_name)
+        if s.seed is not None:
+            preset.modulation.seed = s.seed
+        model = self.model(entry.model or s.model)
+        path, notice = ControlPath.for_generator(model.G, preset, s.encoder_weights, s.download, str(s.device))
+        if notice and not self._notified:
+            self._notified = True
+            log.info("%s", notice)
+        source = FileSource(entry.path, self.rate, self.channels, block_size=int(AUDIO_BLOCK_SECONDS * self.rate),
+                            start=entry.start, duration=entry.duration)
+        blocks = iter(source)
+        first = next(blocks, None)  # decode now: a damaged file fails here, not on stage
+        if first is None:
+            raise LavliveError(f"{entry.path}: no audio after {entry.start:g} s")
+        return Track(entry, position, model, path, preset_name or "default", itertools.chain([first], blocks),
+                     source.duration)
+
+
+def _fades(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-power fade-out and fade-in gains over n samples (power sums to 1 throughout)."""
+    x = (np.arange(n) + 0.5) / max(n, 1) * (math.pi / 2)
+    return np.cos(x).astype(np.float32)[:, None], np.sin(x).astype(np.float32)[:, None]
+
+
+Upcoming = Iterator[tuple[Entry, float, "Future[Track]"]]  # entry, its crossfade in seconds, its preparation
+
+
+class Feeder:
+    """Decodes the tracks in order into the audio output, crossfading; publishes where each sounds.
+
+    `safe_until` (samples) promises that every track starting before it is in `slots`, so the
+    plan never guesses: it waits until the feeder has decoded far enough (it runs seconds ahead).
+    """
+
+    def __init__(self, upcoming: Upcoming, audio: AudioOutput, on_skip: Callable[[Entry, BaseException], None]) -> None:
+        self.upcoming, self.audio, self.on_skip = upcoming, audio, on_skip
+        self.rate = audio.sample_rate
+        self.slots: list[Slot] = []
+        self.safe_until: float = 0  # samples
+        self.finished = False  # every track is written; the last slot's end is the end of the show
+        self.error: BaseException | None = None
+        self.written = 0  # samples written to the audio output
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lavlive-feeder", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        torch.set_num_threads(1)
+        try:
+            self._feed()
+        except Stopped:
+            pass
+        except BaseException as e:  # noqa: BLE001 - reported to the plan and the player
+            self.error = e
+        finally:
+            self.finished = True
+            self.safe_until = math.inf
+
+    def _write(self, x: np.ndarray) -> None:
+        if len(x) and not self.audio.write(np.ascontiguousarray(x, np.float32), self._stop):
+            raise Stopped
+        self.written += len(x)
+
+    def _ready(self, item: tuple[Entry, float, Future[Track]] | None) -> tuple[Track, float] | None:
+        """Wait for a prepared track; one that failed is reported and skipped for the next one."""
+        while item is not None:
+            entry, crossfade, future = item
+            while not future.done():
+                if self._stop.wait(0.02):
+                    raise Stopped
+            try:
+                return future.result(), crossfade
+            except Exception as e:  # noqa: BLE001 - any failure to prepare a track skips it
+                self.on_skip(entry, e)
+            item = next(self.upcoming, None)
+        return None
+
+    def _feed(self) -> None:
+        channels = self.audio.channels
+        tail = np.zeros((0, channels), np.float32)  # the previous track's end, held back to overlap this one
+        current = self._ready(next(self.upcoming, None))
+        while current is not None:
+            track = current[0]
+            slot = Slot(track, self.written)  # the tail, not yet written, overlaps this track's start
+            self.slots.append(slot)
+            ahead = next(self.upcoming, None)  # its preparation starts now, while this track plays
+            hold = 0 if ahead is None else int(round(ahead[1] * self.rate))
+            fade_out, fade_in = _fades(len(tail))
+            held: deque[np.ndarray] = deque()
+            held_len = fade_pos = 0
+            for block in track.audio:
+                x = block.T
+                if fade_pos < len(tail):  # mix the previous track's tail into this one's start
+                    n = min(len(x), len(tail) - fade_pos)
+                    x = x.copy()
+                    x[:n] = x[:n] * fade_in[fade_pos:fade_pos + n] + tail[fade_pos:fade_pos + n] * \
+                        fade_out[fade_pos:fade_pos + n]
+                    fade_pos += n
+                held.append(x)
+                held_len += len(x)
+                while held and held_len - len(held[0]) >= hold:  # keep back only what the next crossfade needs
+                    first = held.popleft()
+                    held_len -= len(first)
+                    self._write(first)
+                self.safe_until = self.written + held_len - hold
+            if fade_pos < len(tail):  # a track shorter than the crossfade: the rest of the tail alone
+                held.append(tail[fade_pos:] * fade_out[fade_pos:])
+            x = np.concatenate(list(held)) if held else np.zeros((0, channels), np.float32)
+            current = self._ready(ahead)
+            keep = 0 if current is None else min(int(round(current[1] * self.rate)), hold, len(x))
+            self._write(x[:len(x) - keep])
+            tail = x[len(x) - keep:]
+            slot.end = self.written + len(tail)
+            log.debug("%s sounds over %.3f-%.3f s", track.entry.name, slot.start / self.rate, slot.end / self.rate)
+        self._write(tail)
+        self.audio.end_of_stream()
+
+
+class TrackVisuals:
+    """One track's control path run over its audio at the encoder's rate; ws at any local time."""
+
+    def __init__(self, track: Track) -> None:
+        self.track = track
+        path = track.path
+        rate = path.encoder.sample_rate
+        self.source = iter(FileSource(track.entry.path, rate, path.encoder.channels,
+                                      block_size=int(ANALYSIS_BLOCK_SECONDS * rate), start=track.entry.start,
+                                      duration=track.entry.duration))
+        self.control = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 4) + 4)
+        self.done = False
+
+    def ws_at(self, t: float) -> np.ndarray:
+        """ws at `t` seconds into the track, clamped to its first and last control frames."""
+        while not self.done and self.control.end_time < t:
+            try:
+                block = next(self.source, None)
+                ws = self.track.path.flush() if block is None else self.track.path.push(block)
+                self.done = block is None
+            except Exception as e:  # noqa: BLE001 - a damaged file freezes its picture, the show goes on
+                log.warning("%s: analysis stopped (%s)", self.track.entry.path, e)
+                self.done = True
+                continue
+            self.control.extend(ws)
+        if self.control.count == 0:
+            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32)
+        return self.control.sample(min(max(t, self.control.first / self.control.frame_rate), self.control.end_time))
+
+
+def _smoothstep(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3 - 2 * x)
+
+
+class SetlistPlan:
+    """Frames on the show's timeline (frame i at i / fps), following the feeder's slots."""
+
+    def __init__(self, feeder: Feeder, fps: Fraction) -> None:
+        self.feeder, self.fps = feeder, Fraction(fps)
+        self.rate = feeder.rate
+        self._visuals: dict[int, TrackVisuals] = {}  # by slot number
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def visuals(self, k: int) -> TrackVisuals:
+        if k not in self._visuals:
+            self._visuals[k] = TrackVisuals(self.feeder.slots[k].track)
+        return self._visuals[k]
+
+    def reseed(self, seed: int) -> None:
+        for v in list(self._visuals.values()):
+            v.track.path.mapper.reseed(seed)
+
+    def __iter__(self) -> Iterator[Frame]:
+        torch.set_num_threads(1)
+        margin = MIN_VISUAL_CROSSFADE / 2
+        current = 0  # the first slot that may still sound
+        for i in itertools.count():
+            t = frame_time(i, self.fps)
+            while self.feeder.safe_until < (t + margin) * self.rate:  # wait until the feeder knows what sounds at t
+                if self._stop.wait(POLL):
+                    return
+            if self.feeder.error is not None:
+                raise self.feeder.error
+            slots = self.feeder.slots
+            if not slots:
+                return  # nothing could be played
+            end = slots[-1].end
+            if self.feeder.finished and end is not None and i >= round(Fraction(end, self.rate) * self.fps):
+                return
+            while current + 1 < len(slots) and slots[current].end is not None and \
+                    (slots[current].end / self.rate + self._pad(current)) <= t:
+                self._visuals.pop(current, None)
+                current += 1
+            yield self._frame(i, t, current)
+
+    def _pad(self, k: int) -> float:
+        """Half the extra time a short overlap between slots k and k+1 is widened by for the pictures."""
+        slots = self.feeder.slots
+        if k + 1 >= len(slots) or slots[k].end is None:
+            return 0.0
+        overlap = (slots[k].end - slots[k + 1].start) / self.rate
+        return max(0.0, (MIN_VISUAL_CROSSFADE - overlap) / 2)
+
+    def _local(self, k: int, t: float) -> tuple[Track, np.ndarray]:
+        slot = self.feeder.slots[k]
+        return slot.track, self.visuals(k).ws_at(t - slot.start / self.rate)
+
+    def _frame(self, i: int, t: float, k: int) -> Frame:
+        slots = self.feeder.slots
+        track, ws = self._local(k, t)
+        if k + 1 < len(slots):
+            pad = self._pad(k)
+            lo, hi = slots[k + 1].start / self.rate - pad, slots[k].end / self.rate + pad
+            if t >= lo:
+                alpha = _smoothstep((t - lo) / (hi - lo))
+                nxt, ws_next = self._local(k + 1, t)
+                if nxt.model is track.model:  # same model: crossfade in W
+                    ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
+                else:  # another model: both pictures, dissolved in the window
+                    return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha,
+                                 blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer))
+        return Frame(i, t, ws, synthesizer=track.model.synthesizer)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.01) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
