@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)  # inside: argument types raise LavliveError too
         args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in render sidecars
+        args.from_command_line = argv is None  # the process ends when the command does
         return int(args.run(args) or 0)
     except LavliveError as e:
         print(f"lavlive: error: {e}", file=sys.stderr)

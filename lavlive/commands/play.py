@@ -135,4 +135,11 @@ def run(args: argparse.Namespace) -> int:
                 window.close()
     log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played,
              len(player.skipped))
+    if getattr(args, "from_command_line", False):
+        # Everything is closed (threads joined, audio stream and window closed); unloading torch and
+        # its libraries would take another second or two, which quitting on stage should not.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code

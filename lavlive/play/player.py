@@ -138,7 +138,8 @@ class Player:
         """A track that cannot be played is skipped with a log line (called in the feeder's thread)."""
         self.skipped.append((entry, error))
         self._failures_in_a_row += 1
-        log.warning("skipped %s: %s", entry.path, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log.warning("skipped %s", reason if reason.startswith(str(entry.path)) else f"{entry.path}: {reason}")
         if self._failures_in_a_row >= len(self.playlist.entries) and self.playlist.loop:
             time.sleep(5.0)  # every file failed in a row (a kiosk on a broken folder): do not spin
 

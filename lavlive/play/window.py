@@ -52,6 +52,14 @@ def _import_backends() -> None:
         return
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
+        # torch imports its compiler (and with it triton's own LLVM) lazily, on first use of some
+        # functions. Loaded after Mesa's software renderer (another LLVM) it segfaults the process,
+        # so it is loaded first.
+        import torch._dynamo
+        del torch
+    except ImportError:
+        pass
+    try:
         import pygame as pygame_module
         from OpenGL import GL as gl_module
     except Exception as exc:  # noqa: BLE001 - ImportError, or PyOpenGL failing to find libGL
