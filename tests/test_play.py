@@ -1,0 +1,304 @@
+"""`lavlive play` with real parts: a window on Xvfb (Mesa), sound through PulseAudio's null sink.
+
+The A/V checks read the player's frame log: per shown frame, its presentation time and the audio
+clock (what is heard, from PortAudio's DAC time) right after the buffer swap.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lavlive.audio.demo import demo_track, write_wav
+from lavlive.audio.sources import FileSource
+from lavlive.engine import Engine
+from lavlive.frames import Synthesizer
+from lavlive.generator import Generator, GeneratorConfig, load_generator, save_generator
+from lavlive.lav.control import ControlPath
+from lavlive.presets import load_preset
+
+LAVLIVE = [sys.executable, "-m", "lavlive"]
+SR = 44100
+
+
+def tone(seconds: float, hz: float, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)[None]
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> Path:
+    """Two small checkpoints (fast enough to play at 30 fps on two cores) and short tracks."""
+    d = tmp_path_factory.mktemp("play")
+    for res in (64, 32):
+        torch.manual_seed(res)
+        G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=res, channel_base=1024, channel_max=64,
+                                      mapping_layers=2)).eval()
+        save_generator(G, d / f"tiny{res}.pt")
+    write_wav(d / "music12.wav", demo_track(12.0, SR, bpm=128), SR)
+    write_wav(d / "quiet_then_music.wav", np.concatenate([np.zeros((1, 3 * SR), np.float32),
+                                                          demo_track(4.0, SR, bpm=128)[:1]], axis=1), SR)
+    for name, hz in (("low", 220.0), ("mid", 440.0), ("high", 880.0)):
+        write_wav(d / f"{name}.wav", tone(3.0, hz), SR)
+    for i, bpm in enumerate((100, 140)):
+        write_wav(d / f"beat{i}.wav", demo_track(2.0, SR, bpm=bpm, seed=i), SR)
+    (d / "broken.wav").write_bytes(os.urandom(40000))
+    return d
+
+
+def read_log(path: Path) -> dict[str, np.ndarray]:
+    data = np.genfromtxt(path, delimiter=",", names=True)
+    return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
+
+
+def play(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([*LAVLIVE, "play", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def wait_for_log(path: Path, until, timeout: float = 60.0) -> dict[str, np.ndarray]:
+    """Poll the frame log until `until(log)` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_size > 40:
+            try:
+                log = read_log(path)
+            except (ValueError, IndexError):
+                log = None
+            if log is not None and until(log):
+                return log
+        time.sleep(0.1)
+    raise AssertionError(f"frame log {path} never reached the expected state")
+
+
+def stop_within(proc: subprocess.Popen, sig: int, seconds: float = 1.0) -> str:
+    start = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    took = time.monotonic() - start
+    assert took <= seconds, f"took {took:.2f} s to quit after signal {sig}:\n{out}"
+    assert proc.returncode == 128 + sig, out
+    assert "stopped:" in out.splitlines()[-1], out
+    return out
+
+
+def test_pictures_follow_the_audio_clock_without_drift(xvfb, pulse, media, tmp_path):
+    log_path = tmp_path / "frames.csv"
+    proc = play([str(media / "music12.wav"), "--model", str(media / "tiny64.pt"), "--frame-log", str(log_path),
+                 "--size", "320x240"], cwd=tmp_path)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    log = read_log(log_path)
+    t, offset = log["time"][1:], log["offset"][1:]  # the first frame waits for the audio to start
+    achieved = (len(t) - 1) / (t[-1] - t[0])
+    period = 1 / achieved
+    p95 = np.percentile(np.abs(offset), 95)
+    trend = np.polyfit(t, offset, 1)[0] * (t[-1] - t[0])
+    print(f"achieved {achieved:.1f} fps, |offset| p95 {p95 * 1000:.1f} ms, mean {offset.mean() * 1000:.1f} ms, "
+          f"trend {trend * 1000:.2f} ms over {t[-1] - t[0]:.1f} s")
+    assert achieved >= 10, "too few frames shown to judge the sync"
+    assert p95 <= period
+    assert abs(trend) < 0.005
+    assert t[-1] >= 11.8 and np.all(np.diff(log["index"]) > 0)  # to the end, in order
+
+
+class RecordingWindow:
+    """Wraps a real Window: keeps what is on screen (glReadPixels) at every swap."""
+
+    def __init__(self, window) -> None:
+        self.window, self.screens = window, []
+
+    def swap(self) -> None:
+        self.screens.append(self.window.read_pixels())
+        self.window.swap()
+
+    def __getattr__(self, name):
+        return getattr(self.window, name)
+
+
+def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **options):
+    """Play in this process (the window on this thread), with `after(player)` called from a timer thread."""
+    from lavlive.play.audio_out import AudioOutput
+    from lavlive.play.player import Player, PlayOptions
+    from lavlive.play.playlist import load_playlist
+    from lavlive.play.setlist import Preparer, Settings
+    from lavlive.play.window import Window
+
+    shown: list[tuple[int, float, np.ndarray | None]] = []
+
+    class Recording(Player):
+        def _shown(self, frame, show) -> None:
+            super()._shown(frame, show)
+            screens = getattr(self.window, "screens", None)
+            shown.append((frame.index, frame.time, screens[-1] if screens else None))
+
+    torch.set_num_threads(1)
+    audio = AudioOutput()
+    window = Window(size)
+    try:
+        preparer = Preparer(Settings(model=str(model)), audio.sample_rate, audio.channels)
+        player = Recording(load_playlist(inputs), RecordingWindow(window), audio, preparer,
+                           PlayOptions(fps=Fraction(30), synthesis_threads=2, **options))
+        if after is not None:
+            threading.Thread(target=after, args=(player,), daemon=True).start()
+        code = player.run()
+        return player, code, shown, audio
+    finally:
+        audio.close()
+        window.close()
+        torch.set_num_threads(2)
+
+
+def test_the_screen_shows_the_rendered_frames_still_in_silence_moving_with_music(xvfb, pulse, media):
+    """Read back from the window: each shown picture is the render of that frame, and it moves with the music."""
+    track, model = media / "quiet_then_music.wav", media / "tiny64.pt"
+    player, code, shown, _ = run_player([track], model)
+    assert code == 0 and len(shown) > 60
+
+    G = load_generator(model)
+    path, _ = ControlPath.for_generator(G, load_preset(None))
+    source = FileSource(track, path.encoder.sample_rate, path.encoder.channels, block_size=12000)
+    with Engine.for_track(source, path, Synthesizer(G), Fraction(30)) as engine:
+        rendered = {f.index: f.image for f in engine.frames()}
+    diffs = [np.abs(screen.astype(int) - rendered[i].astype(int)).mean() for i, _, screen in shown]
+    assert np.median(diffs) < 1.0 and np.percentile(diffs, 90) < 3.0, diffs
+
+    times = np.array([t for _, t, _ in shown])
+    motion = np.array([np.abs(b[2].astype(int) - a[2].astype(int)).mean() / (b[1] - a[1])
+                       for a, b in zip(shown, shown[1:])])  # picture change per second
+    still, moving = motion[(times[1:] > 1.0) & (times[1:] < 2.9)], motion[(times[1:] > 3.5) & (times[1:] < 6.8)]
+    assert len(still) > 5 and len(moving) > 10
+    assert np.median(moving) > 10 * max(np.median(still), 0.05), (np.median(still), np.median(moving))
+
+
+@pytest.mark.parametrize("quit_by", ["q", "escape", "close the window"])
+def test_quitting_by_key_or_window_ends_cleanly_within_a_second(xvfb, pulse, media, quit_by):
+    import pygame
+
+    asked: list[float] = []
+
+    def quit_later(player) -> None:
+        while player.shown < 10:
+            time.sleep(0.02)
+        asked.append(time.monotonic())
+        if quit_by == "close the window":
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+        else:
+            key = pygame.K_q if quit_by == "q" else pygame.K_ESCAPE
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+    player, code, _, audio = run_player([media / "music12.wav"], media / "tiny64.pt", after=quit_later)
+    took = time.monotonic() - asked[0]
+    assert code == 0 and took <= 1.0, took
+    show = player.show
+    assert not any(t.is_alive() for t in show.engine._threads) and not show.feeder._thread.is_alive()
+    assert audio._stream is None and audio._closed
+
+
+def test_a_playlist_advances_with_crossfades_and_ends(xvfb, pulse, media, tmp_path):
+    """Three tones, 1 s crossfades (the middle track on another model: a dissolve); the sink hears the overlaps."""
+    playlist = tmp_path / "set.toml"
+    playlist.write_text(f"""
+[playlist]
+crossfade = 1.0
+model = "{media / 'tiny64.pt'}"
+
+[[track]]
+path = "{media / 'low.wav'}"
+
+[[track]]
+path = "{media / 'mid.wav'}"
+model = "{media / 'tiny32.pt'}"
+
+[[track]]
+path = "{media / 'high.wav'}"
+""")
+    log_path = tmp_path / "frames.csv"
+    record = subprocess.Popen(["parec", "-d", "auto_null.monitor", "--raw", "--format=float32le", "--channels=1",
+                               "--rate=8000", "--latency-msec=20"], stdout=subprocess.PIPE)
+    try:
+        proc = play([str(playlist), "--frame-log", str(log_path), "--size", "320x240"], cwd=tmp_path)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        record.terminate()
+        heard = np.frombuffer(record.communicate()[0], np.float32)
+    assert proc.returncode == 0, out
+    assert out.count("track ") >= 3 and "track 3/3: high.wav" in out
+
+    log = read_log(log_path)
+    tracks, times = log["track"].astype(int), log["time"]
+    assert list(dict.fromkeys(tracks)) == [0, 1, 2]  # in order, each once
+    assert abs(times[-1] - 7.0) < 0.1  # 3 + 3 + 3 s minus two 1 s overlaps
+    assert np.max(np.diff(times)) < 0.25  # no stall at the switches
+
+    # What the sink heard: each tone, and at each switch about a second where both sound.
+    hop = 400  # 50 ms at 8 kHz
+    frames = heard[:len(heard) // hop * hop].reshape(-1, hop)
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(hop), axis=1))
+    level = {hz: spectrum[:, round(hz * hop / 8000)] for hz in (220, 440, 880)}
+    for a, b in ((220, 440), (440, 880)):
+        both = (level[a] > 0.25 * level[a].max()) & (level[b] > 0.25 * level[b].max())
+        assert 0.5 <= both.sum() * hop / 8000 <= 1.2, (a, b, both.sum())
+
+
+def test_loop_starts_over_and_sigterm_quits_within_a_second(xvfb, pulse, media, tmp_path):
+    log_path = tmp_path / "frames.csv"
+    proc = play([str(media / "beat0.wav"), str(media / "beat1.wav"), "--loop", "--model", str(media / "tiny64.pt"),
+                 "--frame-log", str(log_path)], cwd=tmp_path)
+    try:
+        log = wait_for_log(log_path, lambda log: log["track"].max() >= 3)  # a second pass through both
+    finally:
+        out = stop_within(proc, signal.SIGTERM)
+    assert list(dict.fromkeys(log["track"].astype(int))) == [0, 1, 2, 3], out
+
+
+def test_kiosk_skips_a_broken_file_and_survives_the_sound_server_restarting(xvfb, pulse, media, tmp_path):
+    from services import restart_pulse
+
+    log_path, kiosk_log = tmp_path / "frames.csv", tmp_path / "kiosk.log"
+    proc = play([str(media / "beat0.wav"), str(media / "broken.wav"), str(media / "beat1.wav"), "--kiosk",
+                 "--log", str(kiosk_log), "--frame-log", str(log_path), "--model", str(media / "tiny64.pt")],
+                cwd=tmp_path)
+    try:
+        wait_for_log(log_path, lambda log: log["time"].max() > 1.0)
+        assert restart_pulse()
+        log = wait_for_log(log_path, lambda log: log["track"].max() >= 4)  # on into the second pass
+    finally:
+        out = stop_within(proc, signal.SIGINT)
+    lines = kiosk_log.read_text().splitlines()
+    assert sum("skipped" in line and "broken.wav" in line for line in lines) >= 1, lines
+    assert any("audio device lost" in line for line in lines) and any("audio device back" in line for line in lines)
+    assert sum(" track " in line for line in lines) >= 3, lines
+    times = log["time"]
+    assert np.max(np.diff(times)) < 0.5, f"the pictures stalled:\n{out}"  # through the outage and the skipped file
+
+
+def test_bad_inputs_give_one_line_errors(media, tmp_path):
+    for args, expected in (([str(tmp_path / "missing.wav")], "missing.wav: no such file"),
+                           ([str(media / "broken.wav"), "--crossfade", "-1"], "--crossfade -1"),
+                           ([str(media / "beat0.wav"), "--preset", "nope"], "nope")):
+        proc = subprocess.run([*LAVLIVE, "play", *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert expected in lines[-1] and lines[-1].startswith("lavlive: error:"), proc.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    proc = subprocess.run([*LAVLIVE, "play", str(media / "beat0.wav")], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 1 and "DISPLAY is not set" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
+
+def test_a_file_that_cannot_play_alone_is_an_error(xvfb, pulse, media, tmp_path):
+    proc = subprocess.run([*LAVLIVE, "play", str(media / "broken.wav")], capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "no track could be played" in proc.stderr and "broken.wav" in proc.stderr
