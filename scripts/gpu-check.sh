@@ -11,3 +11,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 timeout 150 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_parity.py
 timeout 150 "$py" benchmarks/synthesis.py --device cuda --min-seconds 2
 timeout 150 "$py" benchmarks/render.py --device cuda --seconds 20 --rounds 2 --skip-memory
+if command -v Xvfb >/dev/null && command -v pulseaudio >/dev/null; then
+  timeout 120 "$py" benchmarks/play.py --device cuda --resolutions 256 1024 --seconds 15
+else
+  echo "play benchmark skipped: Xvfb or PulseAudio is not installed here (bash scripts/setup.sh --test)"
+fi
