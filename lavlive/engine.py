@@ -116,12 +116,14 @@ class Engine:
 
     def __init__(self, plan: Iterable[Frame], synthesizer: Synthesizer | None, batch: int = 1,
                  clock: Callable[[], float] | None = None, ahead_frames: int = 64, analysis_threads: int = 1,
-                 synthesis_threads: int | None = None) -> None:
+                 synthesis_threads: int | None = None, max_lead: float = 0.5) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.plan, self.synthesizer, self.batch, self.clock = plan, synthesizer, batch, clock
         self.analysis_threads = analysis_threads
         self.synthesis_threads = synthesis_threads or torch.get_num_threads()
+        self.max_lead = max_lead  # seconds: a draw-time estimate never makes it skip further ahead than this
+        self._warm: set[int] = set()  # synthesizers that have drawn once (their first draw is not timed)
         self.stats = EngineStats()
         self._ws: queue.Queue = queue.Queue(maxsize=max(ahead_frames, batch))
         self._frames: queue.Queue = queue.Queue(maxsize=2 * batch + 2)
@@ -276,7 +278,8 @@ class Engine:
     def _late(self, frame: Frame) -> bool:
         """Would this frame be late if drawn now? (Only with a clock.)"""
         s = self.stats  # aim for a frame that is ready in time in all but the slowest draws
-        return self.clock is not None and frame.time < self.clock() + s.draw_seconds + 2 * s.draw_jitter
+        lead = min(s.draw_seconds + 2 * s.draw_jitter, self.max_lead)
+        return self.clock is not None and frame.time < self.clock() + lead
 
     def _synthesise(self) -> None:
         torch.set_num_threads(self.synthesis_threads)
@@ -300,14 +303,23 @@ class Engine:
                 continue
             started = time.perf_counter()
             self._draw(batch)
-            per_frame = (time.perf_counter() - started) / len(batch)
-            s, first = self.stats, self.stats.draw_seconds == 0
-            s.draw_jitter = 0.0 if first else 0.8 * s.draw_jitter + 0.2 * abs(per_frame - s.draw_seconds)
-            s.draw_seconds = per_frame if first else 0.8 * s.draw_seconds + 0.2 * per_frame
+            self._time_draw(batch, time.perf_counter() - started)
             for frame in batch:
                 self._put(self._frames, frame)
             self.stats.frames_drawn += len(batch)
         self._put(self._frames, _END)
+
+    def _time_draw(self, batch: list[Frame], seconds: float) -> None:
+        """Update the draw-time estimate, except for a synthesizer's first draw (warm-up, not typical)."""
+        used = {id(f.synthesizer or self.synthesizer) for f in batch} | \
+            {id(f.blend.synthesizer) for f in batch if f.blend is not None}
+        if not used <= self._warm:
+            self._warm |= used
+            return
+        per_frame = seconds / len(batch)
+        s, first = self.stats, self.stats.draw_seconds == 0
+        s.draw_jitter = 0.0 if first else 0.8 * s.draw_jitter + 0.2 * abs(per_frame - s.draw_seconds)
+        s.draw_seconds = per_frame if first else 0.8 * s.draw_seconds + 0.2 * per_frame
 
     def _draw(self, batch: list[Frame]) -> None:
         if len(batch) > 1 and any(f.synthesizer is not None or f.blend is not None for f in batch):
@@ -317,6 +329,8 @@ class Engine:
         first = batch[0]
         synthesizer = first.synthesizer or self.synthesizer
         images = synthesizer(np.stack([f.ws for f in batch]), first.index)
+        if isinstance(images, torch.Tensor) and images.is_cuda:
+            torch.cuda.synchronize(images.device)  # the frame is ready (and its draw time true) only now
         for frame, image in zip(batch, images):
             frame.image = image
         if first.blend is not None:

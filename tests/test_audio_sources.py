@@ -257,7 +257,8 @@ def test_list_devices_shape():
         assert set(d) == {"index", "name", "input_channels", "output_channels", "default_rate"}
 
 
-def test_device_source_reads_blocks():
+def test_device_source_reads_blocks(pulse):
+    """A real input: the monitor of PulseAudio's null sink, through PortAudio."""
     try:
         inputs = [d for d in list_devices() if d["input_channels"] > 0]
     except AudioDeviceError as e:

@@ -108,7 +108,8 @@ def test_take_hands_out_the_newest_due_frame_and_drops_older_ones(tiny_generator
             time.sleep(0.01)
         assert e.next_time == 0.0 and e.take(-0.001) is None
         assert e.take(0.0).index == 0
-        time.sleep(0.5)  # the queue fills with the next frames
+        while e.queue_depths()[1] < 3 and time.monotonic() < deadline:  # frames 1, 2, 3 are drawn
+            time.sleep(0.01)
         frame = e.take(0.1)  # frames 1, 2 and 3 (0.1001 s) are due: only the newest is shown
         assert frame.index == 3 - (frame_time(3, e.plan.fps) > 0.1) and e.stats.frames_dropped == frame.index - 1
         shown = [frame.index]

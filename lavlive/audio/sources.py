@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _LAYOUTS = {1: "mono", 2: "stereo"}
 _SURROUND_GAIN = 1.0 / math.sqrt(2.0)  # centre and rear channels enter a mix at -3 dB
+STARTUP_GRACE = 5.0  # seconds a sound card may take to deliver its first input
 _GIVE_UP_AFTER = 32  # consecutive undecodable packets at the start before a file counts as not audio
 
 
@@ -380,13 +381,16 @@ class DeviceSource:
     def __iter__(self) -> Iterator[np.ndarray]:
         poll = min(0.01, self.block_size / self.sample_rate / 4)
         last = time.monotonic()
+        # A new stream may take a while to deliver its first samples (PulseAudio: up to about 2 s).
+        allowed = max(self.timeout, STARTUP_GRACE)
         while not self._closed:
             block = self._ring.pop(self.block_size)
             if block is not None:
                 last = time.monotonic()
+                allowed = self.timeout
                 yield _sanitize(block)
-            elif time.monotonic() - last > self.timeout + self.block_size / self.sample_rate:
-                raise AudioDeviceError(f"input device {self.name!r}: no audio for {self.timeout:g} s")
+            elif time.monotonic() - last > allowed + self.block_size / self.sample_rate:
+                raise AudioDeviceError(f"input device {self.name!r}: no audio for {allowed:g} s")
             else:
                 time.sleep(poll)
 

@@ -6,14 +6,19 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+
+import torch
 
 from ..devices import DEVICE_CHOICES, resolve_device, serial_here
 from ..errors import LavliveError
 from ..frames import SCALE_MODES, parse_size
 from ..interrupts import signals_call
 from ..lav.timeline import parse_fps
+from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
@@ -72,57 +77,78 @@ def _check_args(args: argparse.Namespace) -> None:
         raise LavliveError(f"--display {args.display}: use 0 or more")
 
 
-def _log_to(path: Path | None, kiosk: bool) -> Path | None:
-    """Log lines go to stderr, and to a file when asked (kiosk: always)."""
-    logger = logging.getLogger("lavlive")
-    logger.setLevel(logging.INFO)
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("lavlive: %(message)s"))
-    logger.addHandler(console)
-    logger.propagate = False
+@contextmanager
+def _logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
+    """Log lines go to stderr, and to a file when asked (kiosk: always), while the player runs."""
     if path is None and kiosk:
         state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
         path = state / "lavlive" / "kiosk.log"
-    if path is None:
-        return None
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("lavlive: %(message)s"))
+    handlers: list[logging.Handler] = [console]
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.FileHandler(path, encoding="utf-8"))
+        except OSError as e:
+            raise LavliveError(f"--log {path}: cannot write ({e.strerror or e})") from None
+        handlers[-1].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("lavlive")
+    saved = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for h in handlers:
+        logger.addHandler(h)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError as e:
-        raise LavliveError(f"--log {path}: cannot write ({e.strerror or e})") from None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    return path
+        yield path
+    finally:
+        for h in handlers:
+            logger.removeHandler(h)
+            h.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..play.audio_out import AudioOutput
-    from ..play.player import Player, PlayOptions
-    from ..play.playlist import load_playlist
-    from ..play.setlist import Preparer, Settings
-    from ..play.window import Window
-
     _check_args(args)
     kiosk = args.kiosk
     playlist = load_playlist(args.inputs, crossfade=args.crossfade, loop=True if (args.loop or kiosk) else None,
                              shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
     load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
-    device = resolve_device(args.device)
-    log_path = _log_to(args.log, kiosk)
+    synthesis_device = resolve_device(args.device)
+    with _logging_to(args.log, kiosk) as log_path:
+        code = _play(args, playlist, synthesis_device, log_path)
+    if getattr(args, "from_command_line", False):
+        # Everything is closed (threads joined, audio stream and window closed); unloading torch and
+        # its libraries would take another second or two, which quitting on stage should not.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.device, log_path: Path | None) -> int:
+    from ..play.audio_out import AudioOutput
+    from ..play.player import Player, PlayOptions
+    from ..play.setlist import Preparer, Settings
+    from ..play.window import Window
+
+    kiosk = args.kiosk
     log = logging.getLogger("lavlive.play")
     if log_path:
         log.info("logging to %s", log_path)
     log.info("%d track%s%s; %s", len(playlist.entries), "" if len(playlist.entries) == 1 else "s",
              ", looping" if playlist.loop else "", KEYS)
     with serial_here() as cores:
-        audio = AudioOutput(args.audio_device)
+        device = args.audio_device
+        audio = AudioOutput(int(device) if device is not None and device.isdigit() else device)
         window = None
         try:
             size = args.size or parse_size("960x540")
             window = Window((size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
                             scale=args.scale, vsync=not args.no_vsync, hide_cursor=kiosk)
             settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
-                                download=args.download, device=device, seed=args.seed)
+                                download=args.download, device=synthesis_device, seed=args.seed)
             preparer = Preparer(settings, audio.sample_rate, audio.channels)
             options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
                                   frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores)
@@ -133,13 +159,5 @@ def run(args: argparse.Namespace) -> int:
             audio.close()
             if window is not None:
                 window.close()
-    log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played,
-             len(player.skipped))
-    if getattr(args, "from_command_line", False):
-        # Everything is closed (threads joined, audio stream and window closed); unloading torch and
-        # its libraries would take another second or two, which quitting on stage should not.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played, player.skipped)
     return code

@@ -283,6 +283,9 @@ class AudioOutput:
                 _dispose(s, 0.15)
         if self._reopener is not None:
             self._reopener.join(0.1)
+        late, self._pending = self._pending, None  # the reopener may have finished just now
+        if late is not None:
+            _dispose(late.stream, 0.15)
 
     def __enter__(self) -> AudioOutput:
         return self

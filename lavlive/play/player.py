@@ -51,12 +51,16 @@ class PlayOptions:
 class Show:
     """The setlist from one position in the play order: feeder → plan → engine, on the audio clock."""
 
-    def __init__(self, upcoming: Upcoming, audio: AudioOutput, options: PlayOptions, base: int,
-                 on_skip) -> None:
+    def __init__(self, position: int, upcoming: Upcoming, audio: AudioOutput, options: PlayOptions, base: int,
+                 on_skip, backoff_after: int) -> None:
+        self.position = position  # where in the play order this show started
         self.audio, self.base, self.latency = audio, base, options.display_latency
         self.rate = audio.sample_rate
         self.running = False  # audio for this show is playing (after the pre-roll)
-        self.feeder = Feeder(upcoming, audio, on_skip)
+        # Uploading, drawing and swapping take time too (on a software renderer, milliseconds): frames
+        # are taken that much early so they reach the screen on time. Measured by the player.
+        self.present_seconds = 0.0
+        self.feeder = Feeder(upcoming, audio, on_skip, backoff_after)
         self.plan = SetlistPlan(self.feeder, options.fps)
         self.engine = Engine(self.plan, None, batch=1, clock=self.due, ahead_frames=math.ceil(options.fps / 2),
                              synthesis_threads=options.synthesis_threads)
@@ -68,8 +72,16 @@ class Show:
         return self.audio.clock() - self.base / self.rate if self.running else -math.inf
 
     def due(self) -> float:
-        """The presentation time to show now: what is heard plus the display's latency."""
-        return self.clock() + self.latency
+        """The presentation time to hand to the display now: what is heard, plus the display's latency
+        and the time it takes to put a frame on screen."""
+        return self.clock() + self.latency + self.present_seconds
+
+    def now_playing(self) -> tuple[int, float]:
+        """(position in the play order, seconds into that track) of what is heard; the start before it plays."""
+        now = self.sounding()
+        if now is None:
+            return self.position, 0.0
+        return now[1].track.position, self.clock() - now[1].start / self.rate
 
     def sounding(self) -> tuple[int, Slot] | None:
         """The slot heard now (the later one in a crossfade)."""
@@ -88,11 +100,14 @@ class Show:
             return None
         return slots[-1].end / self.rate
 
-    def close(self, timeout: float = 0.8) -> None:
+    def close(self, timeout: float = 0.3) -> bool:
+        """Stop every thread, then wait up to `timeout` for them; False if one is still busy (a long draw)."""
         self.plan.stop()
         self.feeder.stop()
-        self.engine.close(timeout)
-        self.feeder.join(0.2)
+        self.engine.stop()
+        done = self.engine.close(timeout)
+        self.feeder.join(0.05)
+        return done and not self.feeder.alive
 
 
 class Player:
@@ -108,15 +123,12 @@ class Player:
         self.stats_on = options.stats
         self.shown = 0
         self.played = 0  # tracks announced
-        self.skipped: list[tuple[Entry, BaseException]] = []
-        self._failures_in_a_row = 0
+        self.skipped = 0
+        self._last_skip = ""
         self._announced = -1
         self._offsets: deque[float] = deque(maxlen=256)
         self._shown_times: deque[float] = deque(maxlen=512)
         self._next_stats = 0.0
-        # Uploading, drawing and swapping take time too (on a software renderer, milliseconds): frames
-        # are taken that much early so they reach the screen on time.
-        self._present_seconds = 0.0
         self._frame_log: TextIO | None = None
         self._seed_rng = np.random.default_rng()
 
@@ -136,12 +148,10 @@ class Player:
 
     def on_skip(self, entry: Entry, error: BaseException) -> None:
         """A track that cannot be played is skipped with a log line (called in the feeder's thread)."""
-        self.skipped.append((entry, error))
-        self._failures_in_a_row += 1
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        log.warning("skipped %s", reason if reason.startswith(str(entry.path)) else f"{entry.path}: {reason}")
-        if self._failures_in_a_row >= len(self.playlist.entries) and self.playlist.loop:
-            time.sleep(5.0)  # every file failed in a row (a kiosk on a broken folder): do not spin
+        self.skipped += 1
+        self._last_skip = reason if reason.startswith(str(entry.path)) else f"{entry.path}: {reason}"
+        log.warning("skipped %s", self._last_skip)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -165,10 +175,12 @@ class Player:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
         if self.show is not None:
             self.audio.pause(True)
-            self.show.close()
-        base = self.audio.flush() if self.audio.started else self.audio.written
+            if not self.show.close():
+                log.info("the previous track's threads are still finishing a frame")
+        base = self.audio.flush()
         self._announced = -1
-        self.show = Show(self.upcoming(position), self.audio, self.options, base, self.on_skip)
+        backoff = len(self.playlist.entries) if self.playlist.loop else 0
+        self.show = Show(position, self.upcoming(position), self.audio, self.options, base, self.on_skip, backoff)
 
     def _loop(self) -> int:
         self._start(0)
@@ -184,13 +196,12 @@ class Player:
                 continue
             if not show.running and (show.engine.next_time is not None or show.feeder.finished):
                 self._go(show)
-            frame = show.engine.take(show.due() + self._present_seconds)
+            frame = self._take(show)
             if frame is not None:
                 started = time.perf_counter()
                 self.window.show(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
                 self.window.swap()
-                took = time.perf_counter() - started
-                self._present_seconds += 0.2 * (took - self._present_seconds)
+                show.present_seconds += 0.2 * (time.perf_counter() - started - show.present_seconds)
                 self._shown(frame, show)
             self._announce(show)
             if show.engine.ended and show.feeder.finished:
@@ -202,19 +213,33 @@ class Player:
             self._sleep(show)
         return 128 + self.stopped_by
 
+    def _take(self, show: Show):
+        """The frame to show now, if any. A failure inside the show (out of GPU memory, a broken
+        model) ends the player with one line, or in kiosk mode is logged and the next track starts."""
+        try:
+            return show.engine.take(show.due())
+        except LavliveError:
+            raise
+        except Exception as e:  # noqa: BLE001 - reported in one line, or survived in kiosk mode
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            if not self.options.kiosk:
+                raise LavliveError(f"playback failed ({reason})") from None
+            log.error("playback failed (%s); going on with the next track", reason)
+            self._start(show.now_playing()[0] + 1)
+            return None
+
     def _go(self, show: Show) -> None:
-        """The pre-roll is done (the first frame is drawn): let the audio play."""
+        """The pre-roll is done (the first frame is drawn): let the audio play (unless paused meanwhile)."""
         show.running = True
+        self.audio.pause(self.paused)
         if not self.audio.started:
             self.audio.start()
-        if not self.paused:
-            self.audio.pause(False)
 
     def _sleep(self, show: Show) -> None:
         wait = MAX_SLEEP
         nxt = show.engine.next_time
         if nxt is not None and show.running and not self.paused:
-            wait = min(wait, max(0.0, nxt - show.due() - self._present_seconds))
+            wait = min(wait, max(0.0, nxt - show.due()))
         time.sleep(wait)
 
     def _act(self, action: str) -> None:
@@ -225,9 +250,7 @@ class Player:
                 self.audio.pause(self.paused)
             log.info("paused" if self.paused else "playing")
         elif action in ("next", "previous"):
-            now = show.sounding()
-            position = now[1].track.position if now else 0
-            into = show.clock() - now[1].start / show.rate if now else 0.0
+            position, into = show.now_playing()
             target = position + 1 if action == "next" else position - (into < RESTART_SECONDS)
             if self.entry_at(target) is None:
                 target = position if action == "previous" else None
@@ -251,7 +274,7 @@ class Player:
 
     def _shown(self, frame, show: Show) -> None:
         heard = show.clock()
-        offset = heard + show.latency - frame.time  # > 0: the picture came late
+        offset = heard + show.latency - frame.time  # > 0: the picture came late (after the swap: on screen)
         self.shown += 1
         self._offsets.append(offset)
         self._shown_times.append(time.monotonic())
@@ -265,17 +288,13 @@ class Player:
         if now is None or now[0] <= self._announced:
             return
         self._announced = now[0]
-        self._failures_in_a_row = 0
         self.played += 1
         track = now[1].track
         n = len(self.playlist.entries)
         log.info("track %d/%d: %s", track.position % n + 1, n, track.describe())
 
     def _nothing_played(self) -> str:
-        if self.skipped:
-            entry, error = self.skipped[-1]
-            return f"no track could be played (last: {entry.path}: {str(error).splitlines()[0]})"
-        return "no track could be played"
+        return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"
 
     def stats_line(self, show: Show) -> str:
         now = time.monotonic()

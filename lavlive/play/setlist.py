@@ -21,12 +21,12 @@ import itertools
 import logging
 import math
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ AUDIO_BLOCK_SECONDS = 0.1  # feeder blocks at the device rate
 ANALYSIS_BLOCK_SECONDS = 0.25  # control path blocks: large is cheaper; the plan runs ahead anyway
 MIN_VISUAL_CROSSFADE = 0.5  # seconds; even a gapless switch blends the pictures this long
 POLL = 0.005
+BACKOFF_SECONDS = 5.0  # between tries when every track failed in a row
 
 
 class Stopped(Exception):
@@ -72,8 +73,13 @@ class Track:
     model: Model
     path: ControlPath
     preset: str
-    audio: Iterator[np.ndarray]  # [channels, n] blocks at the device rate, first block already decoded
+    audio: Iterator[np.ndarray] | None  # [channels, n] blocks at the device rate, first block already decoded
     duration: float | None
+    seed: int  # of the projections
+
+    def release(self) -> None:
+        """Drop what only playing needs (the control path holds an encoder): a kiosk runs for months."""
+        self.path = self.audio = None
 
     def describe(self) -> str:
         length = "" if self.duration is None else f", {int(self.duration // 60)}:{self.duration % 60:04.1f}"
@@ -126,7 +132,9 @@ class Preparer:
         return future
 
     def model(self, name: str | None) -> Model:
-        key = name or "default"
+        """The model `name` names (None: the embedded default), loaded on first use. All its tracks share
+        one synthesizer, so its noise mode is the command's preset's."""
+        key = str(Path(name).resolve()) if name else "default"
         with self._lock:
             if key not in self._models:
                 G = load_generator(name, self.settings.device)
@@ -144,19 +152,19 @@ class Preparer:
         preset = load_preset(preset_name)
         if s.seed is not None:
             preset.modulation.seed = s.seed
-        model = self.model(entry.model or s.model)
-        path, notice = ControlPath.for_generator(model.G, preset, s.encoder_weights, s.download, str(s.device))
-        if notice and not self._notified:
-            self._notified = True
-            log.info("%s", notice)
         source = FileSource(entry.path, self.rate, self.channels, block_size=int(AUDIO_BLOCK_SECONDS * self.rate),
                             start=entry.start, duration=entry.duration)
         blocks = iter(source)
         first = next(blocks, None)  # decode now: a damaged file fails here, not on stage
         if first is None:
             raise LavliveError(f"{entry.path}: no audio after {entry.start:g} s")
+        model = self.model(entry.model or s.model)
+        path, notice = ControlPath.for_generator(model.G, preset, s.encoder_weights, s.download, str(s.device))
+        if notice and not self._notified:
+            self._notified = True
+            log.info("%s", notice)
         return Track(entry, position, model, path, preset_name or "default", itertools.chain([first], blocks),
-                     source.duration)
+                     source.duration, preset.modulation.seed)
 
 
 def _fades(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -171,12 +179,18 @@ Upcoming = Iterator[tuple[Entry, float, "Future[Track]"]]  # entry, its crossfad
 class Feeder:
     """Decodes the tracks in order into the audio output, crossfading; publishes where each sounds.
 
-    `safe_until` (samples) promises that every track starting before it is in `slots`, so the
-    plan never guesses: it waits until the feeder has decoded far enough (it runs seconds ahead).
+    While a track is decoded, its last `hold` samples (the next entry's crossfade) are kept back;
+    at its end they become the tail that is mixed into the next track's start, so the next track
+    starts `keep` samples (the crossfade, at most half this track) before this one ends. Since a
+    track ends no earlier than what is decoded of it, `safe_until = written + held - hold` is a
+    lower bound on the next track's start: every track starting before it is in `slots`, and the
+    plan waits for it instead of guessing (the feeder runs seconds ahead of playback).
     """
 
-    def __init__(self, upcoming: Upcoming, audio: AudioOutput, on_skip: Callable[[Entry, BaseException], None]) -> None:
+    def __init__(self, upcoming: Upcoming, audio: AudioOutput, on_skip: Callable[[Entry, BaseException], None],
+                 backoff_after: int = 0) -> None:
         self.upcoming, self.audio, self.on_skip = upcoming, audio, on_skip
+        self.backoff_after = backoff_after  # failures in a row before waiting between tries (0: never)
         self.rate = audio.sample_rate
         self.slots: list[Slot] = []
         self.safe_until: float = 0  # samples
@@ -196,6 +210,10 @@ class Feeder:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         torch.set_num_threads(1)
         try:
@@ -214,7 +232,11 @@ class Feeder:
         self.written += len(x)
 
     def _ready(self, item: tuple[Entry, float, Future[Track]] | None) -> tuple[Track, float] | None:
-        """Wait for a prepared track; one that failed is reported and skipped for the next one."""
+        """Wait for a prepared track; one that failed is reported and skipped for the next one.
+
+        When every file fails in a row (a kiosk whose folder went bad), it waits a little between
+        tries instead of spinning."""
+        failures = 0
         while item is not None:
             entry, crossfade, future = item
             while not future.done():
@@ -224,6 +246,9 @@ class Feeder:
                 return future.result(), crossfade
             except Exception as e:  # noqa: BLE001 - any failure to prepare a track skips it
                 self.on_skip(entry, e)
+            failures += 1
+            if self.backoff_after and failures >= self.backoff_after and self._stop.wait(BACKOFF_SECONDS):
+                raise Stopped
             item = next(self.upcoming, None)
         return None
 
@@ -259,7 +284,8 @@ class Feeder:
                 held.append(tail[fade_pos:] * fade_out[fade_pos:])
             x = np.concatenate(list(held)) if held else np.zeros((0, channels), np.float32)
             current = self._ready(ahead)
-            keep = 0 if current is None else min(int(round(current[1] * self.rate)), hold, len(x))
+            length = self.written - slot.start + len(x)  # this track's samples, overlaps included
+            keep = 0 if current is None else min(int(round(current[1] * self.rate)), hold, len(x), length // 2)
             self._write(x[:len(x) - keep])
             tail = x[len(x) - keep:]
             slot.end = self.written + len(tail)
@@ -273,22 +299,26 @@ class TrackVisuals:
 
     def __init__(self, track: Track) -> None:
         self.track = track
-        path = track.path
-        rate = path.encoder.sample_rate
-        self.source = iter(FileSource(track.entry.path, rate, path.encoder.channels,
-                                      block_size=int(ANALYSIS_BLOCK_SECONDS * rate), start=track.entry.start,
-                                      duration=track.entry.duration))
-        self.control = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 4) + 4)
+        self.control = ControlTrack(track.path.frame_rate, capacity=int(track.path.frame_rate * 4) + 4)
+        self.source: Iterator[np.ndarray] | None = None
         self.done = False
+
+    def _open(self) -> Iterator[np.ndarray]:
+        path, entry = self.track.path, self.track.entry
+        rate = path.encoder.sample_rate
+        return iter(FileSource(entry.path, rate, path.encoder.channels, block_size=int(ANALYSIS_BLOCK_SECONDS * rate),
+                               start=entry.start, duration=entry.duration))
 
     def ws_at(self, t: float) -> np.ndarray:
         """ws at `t` seconds into the track, clamped to its first and last control frames."""
-        while not self.done and self.control.end_time < t:
+        while not self.done and (self.control.count == 0 or self.control.end_time < t):
             try:
+                if self.source is None:
+                    self.source = self._open()
                 block = next(self.source, None)
                 ws = self.track.path.flush() if block is None else self.track.path.push(block)
                 self.done = block is None
-            except Exception as e:  # noqa: BLE001 - a damaged file freezes its picture, the show goes on
+            except Exception as e:  # noqa: BLE001 - a damaged (or vanished) file freezes its picture; the show goes on
                 log.warning("%s: analysis stopped (%s)", self.track.entry.path, e)
                 self.done = True
                 continue
@@ -310,6 +340,7 @@ class SetlistPlan:
         self.feeder, self.fps = feeder, Fraction(fps)
         self.rate = feeder.rate
         self._visuals: dict[int, TrackVisuals] = {}  # by slot number
+        self.seed: int | None = None  # set by the 'new seed' key; tracks prepared before it get it too
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -317,20 +348,30 @@ class SetlistPlan:
 
     def visuals(self, k: int) -> TrackVisuals:
         if k not in self._visuals:
-            self._visuals[k] = TrackVisuals(self.feeder.slots[k].track)
+            track = self.feeder.slots[k].track
+            if self.seed is not None and track.seed != self.seed:
+                self._reseed(track, self.seed)
+            self._visuals[k] = TrackVisuals(track)
         return self._visuals[k]
 
     def reseed(self, seed: int) -> None:
+        """New projections for the tracks on screen and those to come (called from the main thread)."""
+        self.seed = seed
         for v in list(self._visuals.values()):
-            v.track.path.mapper.reseed(seed)
+            self._reseed(v.track, seed)
+
+    @staticmethod
+    def _reseed(track: Track, seed: int) -> None:
+        if track.path is not None:
+            track.path.mapper.reseed(seed)
+            track.seed = seed
 
     def __iter__(self) -> Iterator[Frame]:
         torch.set_num_threads(1)
-        margin = MIN_VISUAL_CROSSFADE / 2
-        current = 0  # the first slot that may still sound
+        current = 0  # the first slot that may still be on screen
         for i in itertools.count():
             t = frame_time(i, self.fps)
-            while self.feeder.safe_until < (t + margin) * self.rate:  # wait until the feeder knows what sounds at t
+            while self.feeder.safe_until <= t * self.rate:  # wait until the feeder knows what sounds at t
                 if self._stop.wait(POLL):
                     return
             if self.feeder.error is not None:
@@ -341,19 +382,19 @@ class SetlistPlan:
             end = slots[-1].end
             if self.feeder.finished and end is not None and i >= round(Fraction(end, self.rate) * self.fps):
                 return
-            while current + 1 < len(slots) and slots[current].end is not None and \
-                    (slots[current].end / self.rate + self._pad(current)) <= t:
+            while current + 1 < len(slots) and self._fade(current)[1] <= t:
                 self._visuals.pop(current, None)
+                slots[current].track.release()
                 current += 1
             yield self._frame(i, t, current)
 
-    def _pad(self, k: int) -> float:
-        """Half the extra time a short overlap between slots k and k+1 is widened by for the pictures."""
+    def _fade(self, k: int) -> tuple[float, float]:
+        """The pictures' crossfade from slot k to k+1, in seconds: over their overlap, but at least
+        MIN_VISUAL_CROSSFADE, so a gapless switch is not a cut. It starts where the next track does:
+        the first moments of a track move fast (its smoothing is filling), and are mostly faded out."""
         slots = self.feeder.slots
-        if k + 1 >= len(slots) or slots[k].end is None:
-            return 0.0
-        overlap = (slots[k].end - slots[k + 1].start) / self.rate
-        return max(0.0, (MIN_VISUAL_CROSSFADE - overlap) / 2)
+        start = slots[k + 1].start / self.rate
+        return start, max(slots[k].end / self.rate, start + MIN_VISUAL_CROSSFADE)
 
     def _local(self, k: int, t: float) -> tuple[Track, np.ndarray]:
         slot = self.feeder.slots[k]
@@ -362,24 +403,13 @@ class SetlistPlan:
     def _frame(self, i: int, t: float, k: int) -> Frame:
         slots = self.feeder.slots
         track, ws = self._local(k, t)
-        if k + 1 < len(slots):
-            pad = self._pad(k)
-            lo, hi = slots[k + 1].start / self.rate - pad, slots[k].end / self.rate + pad
-            if t >= lo:
-                alpha = _smoothstep((t - lo) / (hi - lo))
-                nxt, ws_next = self._local(k + 1, t)
-                if nxt.model is track.model:  # same model: crossfade in W
-                    ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
-                else:  # another model: both pictures, dissolved in the window
-                    return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha,
-                                 blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer))
+        if k + 1 < len(slots) and t >= (fade := self._fade(k))[0]:
+            lo, hi = fade
+            alpha = _smoothstep((t - lo) / (hi - lo))
+            nxt, ws_next = self._local(k + 1, t)
+            if nxt.model is track.model:  # same model: crossfade in W
+                ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
+            else:  # another model: both pictures, dissolved in the window
+                return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha,
+                             blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer))
         return Frame(i, t, ws, synthesizer=track.model.synthesizer)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
