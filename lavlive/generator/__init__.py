@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -9,7 +11,8 @@ from pathlib import Path
 import torch
 
 from .checkpoints import Checkpoint, CheckpointError, read_checkpoint, sha256_of, write_safetensors
-from .default import DEFAULT_SEED, default_generator
+from ..cache import cache_dir
+from .default import CALIBRATION_SAMPLES, DEFAULT_CONFIG, DEFAULT_SEED, FINE_DECAY, default_generator
 from .network import Generator, GeneratorConfig, seeded_z
 
 W_AVG_SAMPLES = 10_000
@@ -56,12 +59,34 @@ def load_generator(path: str | Path | None = None, device: str | torch.device = 
     With no path, the embedded seeded random network. Raises CheckpointError (one line) on bad files.
     """
     if path is None:
-        G, source = default_generator(), ModelSource(None, "embedded-random")
+        G, source = _cached_default(), ModelSource(None, "embedded-random")
     else:
         ckpt = read_checkpoint(path)
         G, source = build_generator(ckpt), ModelSource(Path(path), ckpt.format)
     G.source = source
     return G.to(device)
+
+
+def _cached_default() -> Generator:
+    """The embedded default, built once and then read from the cache: building it takes about 5 s on
+    a CPU (its calibration draws 16 pictures), which every command would otherwise wait for. The
+    file name carries everything that shapes the network, so a change builds a new one."""
+    shape = repr((DEFAULT_SEED, DEFAULT_CONFIG, FINE_DECAY, CALIBRATION_SAMPLES, torch.__version__))
+    path = cache_dir() / f"default-generator-{hashlib.sha256(shape.encode()).hexdigest()[:16]}.safetensors"
+    if path.is_file():
+        try:
+            return build_generator(read_checkpoint(path))
+        except (CheckpointError, OSError):
+            pass  # damaged or unreadable: build it again
+    G = default_generator()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_generator(G, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only cache only costs time
+    return G
 
 
 def save_generator(G: Generator, path: str | Path, extra: dict[str, str] | None = None) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..cache import cache_dir
 from ..generator import Generator
 
 W_SAMPLES = 10_000
@@ -31,11 +31,6 @@ class WStatistics:
     z_std: np.ndarray  # [w_dim]
     pitch_means: np.ndarray  # [12, w_dim]
     w_avg: np.ndarray  # [w_dim], the generator's own truncation centre
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("LAVLIVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lavlive"
-    return Path(root)
 
 
 @torch.no_grad()
