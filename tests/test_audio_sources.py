@@ -268,3 +268,21 @@ def test_device_source_reads_blocks(pulse):
     with DeviceSource(inputs[0]["index"], int(inputs[0]["default_rate"]), block_size=256) as src:
         block = next(iter(src))
     assert block.shape == (1, 256) and block.dtype == np.float32 and np.isfinite(block).all()
+
+
+def test_devices_command_lists_the_sound_server(pulse):
+    """`lavlive devices` names the devices PortAudio reaches (here PulseAudio through ALSA) and the defaults."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "lavlive", "devices", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    devices = json.loads(out.stdout)
+    names = {d["name"] for d in devices}
+    assert names & {"pulse", "default"}, names
+    assert sum(d["default_output"] for d in devices) == 1
+    assert all(d["input_channels"] >= 0 and d["default_rate"] > 0 for d in devices)
+    table = subprocess.run([sys.executable, "-m", "lavlive", "devices"], capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "<default out" in table.stdout
