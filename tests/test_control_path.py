@@ -15,10 +15,10 @@ def parts(tiny_generator, tiny_stats):
     return tiny_generator, tiny_stats
 
 
-def run(parts, audio, block, encoder_name="24khz"):
+def run(parts, audio, block, encoder_name="24khz", low_latency=False):
     G, stats = parts
     encoder, _ = load_encoder(encoder_name)
-    path = ControlPath(encoder, stats, load_preset("default"), G.num_ws, G.img_resolution)
+    path = ControlPath(encoder, stats, load_preset("default"), G.num_ws, G.img_resolution, low_latency=low_latency)
     out = [path.push(audio[:, i:i + block]) for i in range(0, audio.shape[1], block)]
     return np.concatenate(out + [path.flush()]), path
 
@@ -83,3 +83,28 @@ def test_48khz_segments_get_the_features_of_their_own_time(parts):
     blocks, _ = run(parts, audio, 4800, "48khz")
     assert path.frame_rate == 150 and len(whole) == len(blocks) == 450
     assert np.allclose(whole, blocks, atol=1e-4)
+
+
+def test_low_latency_path_is_causal_within_41_ms_and_emits_promptly(parts):
+    """For live input: 20 ms blocks; after the stream's first 0.1 s (the encoder's reflect padding at
+    the very start waits for samples once), every control frame comes out as soon as audio reaches
+    its time plus the (now ~41 ms) lookahead, and later audio never changes it."""
+    audio = music()
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    path = ControlPath(encoder, stats, load_preset("default"), G.num_ws, G.img_resolution, low_latency=True)
+    assert path.lookahead < 0.045
+    emitted = 0
+    for i in range(0, audio.shape[1], 480):
+        emitted += len(path.push(audio[:, i:i + 480]))
+        heard = (i + 480) / SR
+        due = int(np.floor((heard - path.lookahead) * path.frame_rate)) + 1  # frames k with k/rate + lookahead <= heard
+        assert heard < 0.12 or emitted >= due, (heard, emitted, due)
+    a, _ = run(parts, audio, 480, low_latency=True)
+    changed = audio.copy()
+    cut = int(2.0 * SR)
+    changed[:, cut:] = np.random.default_rng(5).normal(0, 0.5, changed.shape[1] - cut)
+    b, _ = run(parts, changed, 480, low_latency=True)
+    safe = int((2.0 - path.lookahead) * path.frame_rate) - 1
+    assert np.array_equal(a[:safe], b[:safe]) and not np.allclose(a[safe + 10:], b[safe + 10:])
+    assert np.abs(np.diff(a[:, -1], axis=0)).mean() > 1e-3  # and the music still moves it

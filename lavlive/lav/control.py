@@ -28,11 +28,17 @@ FEATURE_RATE = 50
 
 
 class ControlPath:
-    def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int) -> None:
+    """See the module docstring. `low_latency` (live input) trades the features' 0.2 s lookahead for
+    about 21 ms: no harmonic median over time (the harmonic/percussive split then comes from the
+    frequency median alone) and a 43 ms instead of 85 ms analysis window (coarser low notes)."""
+
+    def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int,
+                 low_latency: bool = False) -> None:
         self.encoder = encoder
         sr = encoder.sample_rate
+        window = 512 if low_latency else 1024  # half the FFT length at 24 kHz; the same seconds at any rate
         self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
-                                      n_fft=2 * round(1024 * sr / 24000))  # same window length in seconds
+                                      n_fft=2 * round(window * sr / 24000), harmonic_kernel=1 if low_latency else 17)
         self.frame_rate = encoder.frame_rate
         self.mapper = LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi,
                                 emb_dim=encoder.dim)
@@ -49,11 +55,12 @@ class ControlPath:
 
     @classmethod
     def for_generator(cls, G: Generator, preset: Preset, encoder_weights: str | None = None,
-                      download: bool = False, device: str = "cpu") -> tuple[ControlPath, str | None]:
+                      download: bool = False, device: str = "cpu",
+                      low_latency: bool = False) -> tuple[ControlPath, str | None]:
         """The control path a preset describes, for generator G; plus a notice if the encoder is random."""
         encoder, notice = load_encoder(preset.encoder.name, encoder_weights or preset.encoder.weights or None,
                                        download=download, device=device)
-        return cls(encoder, w_statistics(G), preset, G.num_ws, G.img_resolution), notice
+        return cls(encoder, w_statistics(G), preset, G.num_ws, G.img_resolution, low_latency), notice
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """block [channels, n] at the encoder's rate → ws [k, num_ws, w_dim] for frames now final."""
