@@ -46,6 +46,8 @@ class Frame:
     synthesizer: Synthesizer | None = None  # draws this frame; None: the engine's
     blend: Frame | None = None  # a second picture dissolved over this one (a crossfade between models)
     alpha: float = 0.0  # weight of `blend`
+    planned_at: float = 0.0  # time.monotonic() when its ws were known
+    drawn_at: float = 0.0  # time.monotonic() when its picture was ready
 
 
 @dataclass
@@ -116,13 +118,14 @@ class Engine:
 
     def __init__(self, plan: Iterable[Frame], synthesizer: Synthesizer | None, batch: int = 1,
                  clock: Callable[[], float] | None = None, ahead_frames: int = 64, analysis_threads: int = 1,
-                 synthesis_threads: int | None = None, max_lead: float = 0.5) -> None:
+                 synthesis_threads: int | None = None, max_lead: float = 0.5, newest: bool = False) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.plan, self.synthesizer, self.batch, self.clock = plan, synthesizer, batch, clock
         self.analysis_threads = analysis_threads
         self.synthesis_threads = synthesis_threads or torch.get_num_threads()
         self.max_lead = max_lead  # seconds: a draw-time estimate never makes it skip further ahead than this
+        self.newest = newest  # live input: always draw the newest planned frame, skipping any older ones
         self._warm: set[int] = set()  # synthesizers that have drawn once (their first draw is not timed)
         self.stats = EngineStats()
         self._ws: queue.Queue = queue.Queue(maxsize=max(ahead_frames, batch))
@@ -271,9 +274,22 @@ class Engine:
         for frame in self.plan:
             if self._stop.is_set():
                 raise EngineStopped
+            frame.planned_at = time.monotonic()
             self._put(self._ws, frame)
             self.stats.frames_planned = frame.index + 1
         self._put(self._ws, _END)
+
+    def _newest(self, item: Frame) -> tuple[Frame, bool]:
+        """The newest planned frame waiting (older ones are skipped), and whether the plan ended."""
+        while True:
+            try:
+                nxt = self._ws.get_nowait()
+            except queue.Empty:
+                return item, False
+            if nxt is _END:
+                return item, True
+            self.stats.frames_skipped += 1
+            item = nxt
 
     def _late(self, frame: Frame) -> bool:
         """Would this frame be late if drawn now? (Only with a clock.)"""
@@ -293,6 +309,8 @@ class Engine:
                         raise EngineStopped
                     ended = True
                     break
+                if self.newest:
+                    item, ended = self._newest(item)  # on END, this last frame is still drawn
                 if self._late(item):
                     self.stats.frames_skipped += 1
                     continue
@@ -304,7 +322,9 @@ class Engine:
             started = time.perf_counter()
             self._draw(batch)
             self._time_draw(batch, time.perf_counter() - started)
+            done = time.monotonic()
             for frame in batch:
+                frame.drawn_at = done
                 self._put(self._frames, frame)
             self.stats.frames_drawn += len(batch)
         self._put(self._frames, _END)

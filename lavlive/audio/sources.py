@@ -341,7 +341,8 @@ class DeviceSource:
     """
 
     def __init__(self, device: int | str | None, sample_rate: int, channels: int = 1, block_size: int = 4800,
-                 buffer_seconds: float = 2.0, timeout: float = 2.0) -> None:
+                 buffer_seconds: float = 2.0, timeout: float = 2.0, latency: float | str = "high",
+                 max_backlog: float | None = None) -> None:
         sd = _sounddevice()
         label = "the default input device" if device is None else f"input device {device!r}"
         try:
@@ -361,9 +362,15 @@ class DeviceSource:
         self.overflows = 0
         self._closed = False
         self._ring = _Ring(max(4 * self.block_size, int(buffer_seconds * self.sample_rate)), channels)
+        self._stamp: tuple[int, float] | None = None
+        self.latency = 0.0  # the stream's input latency, seconds
+        # Live: when the consumer falls this far behind, skip to the newest audio rather than stay late.
+        self.max_backlog = None if max_backlog is None else int(max_backlog * self.sample_rate)
+        self.skipped = 0  # samples skipped that way (the consumer's sample count runs this much behind)
         try:
             self._stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=channels,
-                                          dtype="float32", callback=self._callback)
+                                          dtype="float32", callback=self._callback, latency=latency)
+            self.latency = float(self._stream.latency)
             self._stream.start()
         except (ValueError, sd.PortAudioError) as e:
             raise AudioDeviceError(f"{label} ({self.name}): cannot open at {self.sample_rate} Hz, "
@@ -373,10 +380,26 @@ class DeviceSource:
     def dropped(self) -> int:
         return self._ring.dropped
 
+    @property
+    def backlog(self) -> float:
+        """Seconds of captured audio not yet taken: grows when the consumer cannot keep up."""
+        return (self._ring.written - self._ring.read) / self.sample_rate
+
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:
             self.overflows += 1
         self._ring.write(indata)
+        self._stamp = (self._ring.written, time.monotonic())  # one tuple: read whole by captured_at()
+
+    def captured_at(self, sample: int) -> float | None:
+        """time.monotonic() at which the consumer's sample `sample` (counting what was yielded) reached
+        the sound card's input, estimated from the latest callback and the stream's input latency;
+        None before the first callback."""
+        stamp = self._stamp
+        if stamp is None:
+            return None
+        written, at = stamp
+        return at - (written - sample - self.skipped) / self.sample_rate - self.latency
 
     def __iter__(self) -> Iterator[np.ndarray]:
         poll = min(0.01, self.block_size / self.sample_rate / 4)
@@ -384,7 +407,12 @@ class DeviceSource:
         # A new stream may take a while to deliver its first samples (PulseAudio: up to about 2 s).
         allowed = max(self.timeout, STARTUP_GRACE)
         while not self._closed:
-            block = self._ring.pop(self.block_size)
+            ring = self._ring
+            if self.max_backlog is not None and ring.written - ring.read > self.max_backlog + self.block_size:
+                behind = ring.written - ring.read - self.block_size
+                ring.read += behind
+                self.skipped += behind
+            block = ring.pop(self.block_size)
             if block is not None:
                 last = time.monotonic()
                 allowed = self.timeout

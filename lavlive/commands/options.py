@@ -20,11 +20,13 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
 
 
-def load_models(args: argparse.Namespace, preset: Preset, device: torch.device) -> tuple[Generator, ControlPath]:
+def load_models(args: argparse.Namespace, preset: Preset, device: torch.device,
+                low_latency: bool = False) -> tuple[Generator, ControlPath]:
     """The generator and control path the options name; says in one line each what was loaded or is random."""
     G = load_generator(args.model, device)
     print(f"model: {G.source.describe()}")
-    path, notice = ControlPath.for_generator(G, preset, args.encoder_weights, args.download, str(device))
+    path, notice = ControlPath.for_generator(G, preset, args.encoder_weights, args.download, str(device),
+                                             low_latency=low_latency)
     if notice:
         print(notice)
     return G, path

@@ -78,7 +78,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def _logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
+def logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
     """Log lines go to stderr, and to a file when asked (kiosk: always), while the player runs."""
     if path is None and kiosk:
         state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                              shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
     load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
     synthesis_device = resolve_device(args.device)
-    with _logging_to(args.log, kiosk) as log_path:
+    with logging_to(args.log, kiosk) as log_path:
         code = _play(args, playlist, synthesis_device, log_path)
     if getattr(args, "from_command_line", False):
         # Everything is closed (threads joined, audio stream and window closed); unloading torch and

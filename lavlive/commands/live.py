@@ -1,0 +1,111 @@
+"""`lavlive live`: visuals for a sound card's input (a DJ mixer, a microphone), as fast as they can be drawn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from fractions import Fraction
+
+import numpy as np
+
+from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..engine import Engine
+from ..errors import LavliveError
+from ..frames import SCALE_MODES, Synthesizer, parse_size
+from ..interrupts import signals_call
+from ..lav.timeline import parse_fps
+from ..presets import ENCODERS, load_preset
+from .options import load_models
+from .play import logging_to
+
+KEYS = "keys: f fullscreen, s stats, r new seed, q / Esc quit"
+MAX_BACKLOG = 0.25  # seconds of input the analysis may fall behind before it skips to the newest
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("live", help="visuals for a sound card's input, live",
+                       description="Visualise what a sound card hears (line in, a mixer's output, a microphone), "
+                                   "with the lowest latency the machine allows. " + KEYS + ".")
+    p.add_argument("--input-device", default=None, help="sound input: index or name (default: the system's; "
+                   "see lavlive devices)")
+    p.add_argument("--channels", type=int, choices=(1, 2), default=1,
+                   help="input channels to capture and mix (default: 1)")
+    p.add_argument("--encoder", choices=ENCODERS, default="24khz",
+                   help="EnCodec model: 24khz is causal (no lookahead); the others add theirs (default: 24khz)")
+    p.add_argument("--preset", default=None, help="preset name or .toml path (default: default)")
+    p.add_argument("--model", help="StyleGAN2 checkpoint; default: embedded random network")
+    p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: cache)")
+    p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
+    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
+    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
+    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
+    p.add_argument("--scale", choices=SCALE_MODES, default="fit", help="fit or fill the window (default: fit)")
+    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the control track (default: 30)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    p.add_argument("--block-ms", type=float, default=40.0,
+                   help="input block length in ms: shorter is less latency but more work per second (default: 40)")
+    p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
+    p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
+    p.add_argument("--frame-log", default=None, metavar="CSV",
+                   help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown")
+    p.set_defaults(run=run)
+
+
+def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
+    """Input blocks [c, n] mixed to the encoder's channel count."""
+    for block in source:
+        if block.shape[0] == channels:
+            yield block
+        elif channels == 1:
+            yield block.mean(axis=0, keepdims=True)
+        else:
+            yield np.repeat(block[:1], channels, axis=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..audio.sources import DeviceSource
+    from ..play.live import LivePlayer
+    from ..play.window import Window
+
+    if not 2 <= args.block_ms <= 500:
+        raise LavliveError(f"--block-ms {args.block_ms:g}: use 2 to 500")
+    preset = load_preset(args.preset)
+    preset.encoder.name = args.encoder
+    if args.seed is not None:
+        preset.modulation.seed = args.seed
+    device = resolve_device(args.device)
+    input_device = int(args.input_device) if args.input_device and args.input_device.isdigit() else args.input_device
+    with logging_to(None, False):
+        log = logging.getLogger("lavlive.live")
+        with serial_here() as cores:
+            size = args.size or parse_size("960x540")
+            window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display,
+                            scale=args.scale)
+            try:
+                G, path = load_models(args, preset, device, low_latency=True)
+                rate = path.encoder.sample_rate
+                source = DeviceSource(input_device, rate, args.channels, block_size=int(args.block_ms / 1000 * rate),
+                                      latency="low", max_backlog=MAX_BACKLOG)
+                log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
+                         args.block_ms, path.lookahead * 1000, KEYS)
+                # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
+                engine = Engine.for_track(_mixed(source, path.encoder.channels), path,
+                                          Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False),
+                                          args.fps, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
+                player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed)
+                try:
+                    with signals_call(player.stop):
+                        code = player.run()
+                finally:
+                    source.close()
+            finally:
+                window.close()
+        log.info("stopped: %d frames shown", player.shown)
+    if getattr(args, "from_command_line", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # everything is closed; see play
+    return code
