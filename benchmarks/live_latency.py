@@ -1,35 +1,89 @@
-"""Live input: how long the control path takes from an audio block in to its ws out.
+"""Live input: the control path's compute per block, and the end-to-end latency from sound card to screen.
 
     python benchmarks/live_latency.py [--seconds 60] [--block-ms 20] [--threads 1]
+    python benchmarks/live_latency.py --end-to-end [--resolution 128] [--fps 15] [--device cuda]
 
 Feeds a demo track in blocks of --block-ms through the low-latency control path (24 kHz causal
 EnCodec, features without the harmonic median: about 41 ms of lookahead) on one thread, as the
 live analysis thread runs it, and prints the compute time per block (p50, p95, max; target
 ≤ 30 ms p95 on this CPU) and the latency it adds up to: the input block, the path's lookahead and
-the compute time. The end-to-end loopback figure (sound card → picture) is the live command's.
+the compute time.
+
+--end-to-end runs `lavlive live` (a random network of the default architecture at --resolution)
+on a real loopback: a demo track played into PulseAudio's null sink is captured from its monitor,
+in a window on Xvfb (both started if none runs), and reads its frame log: per shown frame, when
+its audio was captured, its ws known, its picture drawn and shown, on one clock.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from lavlive.audio.demo import demo_track
-from lavlive.generator import load_generator
+from lavlive.audio.demo import demo_track, write_wav
+from lavlive.generator import load_generator, save_generator
+from lavlive.generator.default import DEFAULT_CONFIG, default_generator
 from lavlive.lav.control import ControlPath
 from lavlive.presets import load_preset
+
+
+def end_to_end(resolution: int, fps: int, device: str, seconds: float, block_ms: float) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from services import start_pulse, start_xvfb
+
+    if start_xvfb() is None or not start_pulse():
+        raise SystemExit("needs Xvfb and PulseAudio (bash scripts/setup.sh --test)")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = folder / "model.pt"
+        save_generator(default_generator(cfg=dataclasses.replace(DEFAULT_CONFIG, img_resolution=resolution)), model)
+        write_wav(folder / "track.wav", demo_track(seconds, 44100), 44100)
+        log = folder / "frames.csv"
+        live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(model), "--fps", str(fps),
+                                 "--device", device, "--block-ms", str(block_ms), "--frame-log", str(log)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        while not log.exists() or log.stat().st_size < 200:
+            if live.poll() is not None:
+                raise SystemExit(live.communicate()[0])
+            time.sleep(0.2)
+        subprocess.run(["paplay", str(folder / "track.wav")], check=True)
+        live.send_signal(signal.SIGTERM)
+        live.communicate(timeout=30)
+        data = np.genfromtxt(log, delimiter=",", names=True)
+    data = data[-int(len(data) * 0.7):]
+    t = data["shown"]
+    print(f"lavlive live, {resolution}×{resolution} on {device}, {fps} fps requested, {block_ms:g} ms blocks, "
+          f"{os.cpu_count()} CPU cores: {(len(t) - 1) / (t[-1] - t[0]):.1f} frames/s shown")
+    for name, a, b in (("input + control path", "captured", "planned"), ("synthesis (incl. queue)", "planned", "drawn"),
+                       ("display", "drawn", "shown"), ("end to end", "captured", "shown")):
+        ms = (data[b] - data[a]) * 1000
+        print(f"  {name:<24} median {np.median(ms):6.1f} ms  p95 {np.percentile(ms, 95):6.1f} ms  max {ms.max():6.1f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--block-ms", type=float, default=20.0)
+    parser.add_argument("--block-ms", type=float, default=40.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--preset", default=None)
+    parser.add_argument("--end-to-end", action="store_true", help="run lavlive live on a PulseAudio loopback")
+    parser.add_argument("--resolution", type=int, default=128)
+    parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    if args.end_to_end:
+        end_to_end(args.resolution, args.fps, args.device, min(args.seconds, 20.0), args.block_ms)
+        return
     torch.set_num_threads(args.threads)
     G = load_generator(None)
     path, _ = ControlPath.for_generator(G, load_preset(args.preset), low_latency=True)
