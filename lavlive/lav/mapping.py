@@ -27,7 +27,9 @@ Choices the paper leaves open:
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +64,17 @@ class LavMapper:
         """New random projections from the next push on (the player's 'new seed' key; thread-safe:
         the pair is swapped in as one by the thread that pushes)."""
         self._new_projections = projections(seed, self.w_dim, self.emb_dim)
+
+    def update(self, **changes: Any) -> None:
+        """Change modulation settings live (stage control), from the next push on. The mapper gets its own
+        new settings object, swapped in as one (a push sees the old or the new, never a mix; the object it
+        was built with is left as it was). A given seed always reseeds; the running statistics carry on."""
+        settings = dataclasses.replace(self.settings, **changes)
+        if "seed" in changes:
+            self.reseed(settings.seed)
+        if settings.standardise_seconds != self.settings.standardise_seconds:
+            self.alpha = 1 - math.exp(-1 / (settings.standardise_seconds * self.frame_rate))
+        self.settings = settings
 
     def reset(self) -> None:
         self.count = 0

@@ -40,7 +40,22 @@ class HierarchicalSmoother:
         self.members = [np.flatnonzero(self.groups == g) for g in range(len(GROUPS))]
         self.ring = np.zeros((max(self.windows), w_dim), np.float32)
         self.num_ws, self.w_dim = num_ws, w_dim
+        self.frame_rate = frame_rate
         self.reset()
+
+    def set_seconds(self, coarse: float | None = None, middle: float | None = None, fine: float | None = None) -> None:
+        """New window lengths in seconds (None: unchanged) from the next push on (stage control; call it from
+        the pushing thread). The ring grows when a window outgrows it, keeping the frames it holds, and
+        never shrinks, so a window that grows back finds its history."""
+        seconds = (coarse, middle, fine)
+        windows = [n if s is None else max(1, round(s * self.frame_rate)) for n, s in zip(self.windows, seconds)]
+        cap, need = len(self.ring), max(windows)
+        if need > cap:
+            ring = np.zeros((need, self.w_dim), np.float32)
+            frames = self.count - 1 - np.arange(min(self.count, cap))  # the frame numbers the ring holds
+            ring[frames % need] = self.ring[frames % cap]
+            self.ring = ring
+        self.windows = windows
 
     def reset(self) -> None:
         self.count = 0

@@ -1,0 +1,250 @@
+"""What a VJ may change during a set, checked at the door, and how a change reaches a running control path.
+
+Stage input (OSC, MIDI, later a web page) arrives on its own threads at any rate; the analysis thread
+must never see a half-checked or malformed value, and must not be slowed by a fader sending 100 messages
+a second. So every input goes through `StageControls.set`, which checks the value against `PARAMETERS`
+(the ranges of `lavlive.presets.RANGES`, so a live value is always one a preset file could hold) and
+only then queues it; the analysis thread takes the latest value of each parameter between two blocks
+(`take`) and applies them with `apply`. Actions (next track, pause, another preset) are events, not
+values: two presses of "next" are two skips, so they are queued in order (`actions`) and also handed to
+subscribers at once (`subscribe`) so the player can react without polling.
+
+    inputs ──set()──▶ StageControls ──take()──▶ apply(changes, path)     analysis thread, between blocks
+                                    ──actions() / subscribe()──▶ player  preset, next, previous, pause
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LavliveError
+from ..presets import RANGES, Preset, load_preset
+
+if TYPE_CHECKING:
+    from ..lav.control import ControlPath
+
+log = logging.getLogger(__name__)
+
+FLOAT, INT, TRIGGER, PRESET = "float", "int", "trigger", "preset"
+
+
+class StageError(LavliveError):
+    """A live value that was refused: unknown name, wrong type, not finite or out of range."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # OSC-style: the part after /lavlive/
+    field: str | None  # the preset field it sets ("modulation.y"); None: no preset field
+    kind: str  # FLOAT, INT, TRIGGER (fires, no value) or PRESET (a preset name or .toml path)
+    range: tuple[float, float] | None  # inclusive; None for triggers and presets
+    doc: str
+    action: bool = False  # an event for the player (actions()), not a value for take()
+
+
+def _p(name: str, field: str | None, kind: str, doc: str, range: tuple[float, float] | None = None,
+       action: bool = False) -> Parameter:
+    if range is None and field in RANGES:
+        range = RANGES[field]
+    return Parameter(name, field, kind, range, doc, action)
+
+
+PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
+    _p("y", "modulation.y", FLOAT, "how far the audio moves w from the centre m_t (units of Z_std)"),
+    _p("c", "modulation.c", FLOAT, "leaky-tanh slope: above 0 loud outliers keep pushing past the tanh bound"),
+    _p("onset/strength", "modulation.onset_strength", FLOAT, "how much onsets switch from projection P_a to P_b"),
+    _p("chroma/strength", "modulation.chroma_strength", FLOAT, "blend of the pitch means into the centre m_t"),
+    _p("silence_db", "modulation.silence_db", FLOAT, "level (dBFS) below which the audio-driven motion fades out"),
+    _p("smoothing/coarse", "smoothing.coarse", FLOAT, "seconds averaged for the coarse layers (pose, layout)"),
+    _p("smoothing/middle", "smoothing.middle", FLOAT, "seconds averaged for the middle layers"),
+    _p("smoothing/fine", "smoothing.fine", FLOAT, "seconds averaged for the fine layers (texture, colour)"),
+    _p("truncation", "synthesis.truncation_psi", FLOAT, "truncation psi: 0 the average image, 1 untruncated"),
+    _p("seed", "modulation.seed", INT, "seed of the two random projections: another seed, another look"),
+    _p("crossfade", None, FLOAT, "seconds the player fades over on preset and seed switches", range=(0.0, 60.0)),
+    _p("preset", None, PRESET, "switch to a preset: built-in name or .toml path (loaded and checked here)",
+       action=True),
+    _p("next", None, TRIGGER, "next track", action=True),
+    _p("previous", None, TRIGGER, "previous track (restarts the track after its first seconds)", action=True),
+    _p("pause", None, TRIGGER, "pause or resume", action=True),
+]}
+ACTIONS = tuple(name for name, p in PARAMETERS.items() if p.action)
+
+
+@dataclass(frozen=True)
+class Action:
+    """An event for the player. value: the loaded `Preset` for 'preset', None for the triggers."""
+    name: str
+    value: Any = None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _fmt(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check(name: str, value: Any = None) -> Any:
+    """The value as it will be used (int for seed, float for the rest, a `Preset` for 'preset', for
+    triggers True to fire and False for a button's release), or StageError with a one-line reason.
+
+    Numbers may be ints or floats (OSC faders send float32 even for the seed, so an integral float is
+    taken as the int); bools are refused for numbers. Triggers fire on no value, True or a non-zero number."""
+    p = PARAMETERS.get(name)
+    if p is None:
+        raise StageError(f"stage: unknown parameter '{name}' (known: {', '.join(PARAMETERS)})")
+    if p.kind == TRIGGER:
+        if value is None:
+            return True
+        if isinstance(value, bool) or (_number(value) and math.isfinite(value)):
+            return bool(value)
+        raise StageError(f"stage: {name} = {_fmt(value)} should be nothing, a bool or a number (0 is ignored)")
+    if p.kind == PRESET:
+        if not isinstance(value, str) or not value.strip():
+            raise StageError(f"stage: preset = {_fmt(value)} should be a preset name or a .toml path")
+        try:
+            return load_preset(value.strip())
+        except LavliveError as e:
+            raise StageError(f"stage: preset = {value!r} refused: {e}") from None
+    lo, hi = p.range
+    allowed = f"a number in [{lo}, {hi}]" if p.kind == FLOAT else f"an integer in [{lo}, {hi}]"
+    if not _number(value):
+        raise StageError(f"stage: {name} = {_fmt(value)} should be {allowed}")
+    if not math.isfinite(value):
+        raise StageError(f"stage: {name} = {value} is not finite; allowed: {allowed}")
+    if p.kind == INT:
+        if value != int(value):
+            raise StageError(f"stage: {name} = {value} should be {allowed}")
+        value = int(value)
+    else:
+        value = float(value)
+    if not lo <= value <= hi:
+        raise StageError(f"stage: {name} = {value} is out of range [{lo}, {hi}]")
+    return value
+
+
+def preset_values(preset: Preset) -> dict[str, Any]:
+    """The live-settable values a preset holds, by parameter name (for `apply` on a preset switch)."""
+    values = {}
+    for name, p in PARAMETERS.items():
+        if p.field is not None:
+            section, key = p.field.split(".")
+            values[name] = getattr(getattr(preset, section), key)
+    return values
+
+
+class StageControls:
+    """Thread-safe inbox between stage inputs (any thread) and the player / analysis thread.
+
+    - `set(name, value)`: check, then queue (a parameter) or queue and announce (an action).
+    - `take()`: the pending parameter values, latest per name, and clears them: for `apply`. 'crossfade'
+      comes with them too (it has no preset field, so `apply` leaves it to the player).
+    - `actions()`: the pending `Action`s in arrival order, and clears them.
+    - `subscribe(callback)`: callback(name, value) on the setter's thread for every accepted change,
+      parameters and actions (value as in `Action`); it must be quick, and what it raises is logged.
+    - `state()`: the current value of every parameter (last accepted, else the preset's) and the preset name.
+    """
+
+    def __init__(self, preset: Preset | None = None, crossfade: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._actions: list[Action] = []
+        self._subscribers: list[Callable[[str, Any], None]] = []
+        self._state: dict[str, Any] = {}
+        self.reset(preset or Preset(), keep_pending=True)
+        self._state["crossfade"] = check("crossfade", crossfade)
+
+    def reset(self, preset: Preset, keep_pending: bool = False) -> None:
+        """The player now shows `preset`: state() follows it, and changes still pending (meant for the
+        previous preset) are dropped unless keep_pending."""
+        with self._lock:
+            self._state.update(preset_values(preset))
+            self._state["preset"] = preset.name
+            if not keep_pending:
+                self._pending = {k: v for k, v in self._pending.items() if PARAMETERS[k].field is None}
+
+    def set(self, name: str, value: Any = None) -> None:
+        """Check and queue one change; StageError if refused. A trigger's 0 or False (a button's release)
+        is accepted and ignored."""
+        value = check(name, value)
+        p = PARAMETERS[name]
+        if p.kind == TRIGGER:
+            if not value:
+                return
+            value = None
+        with self._lock:
+            if p.action:
+                self._actions.append(Action(name, value))
+                if p.kind == PRESET:
+                    self._state["preset"] = value.name
+            else:
+                self._pending[name] = value
+                self._state[name] = value
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(name, value)
+            except Exception:
+                log.exception("stage: subscriber %r failed on %s", callback, name)
+
+    def take(self) -> dict[str, Any]:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        return pending
+
+    def actions(self) -> list[Action]:
+        with self._lock:
+            actions, self._actions = self._actions, []
+        return actions
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._state)
+
+    def subscribe(self, callback: Callable[[str, Any], None]) -> None:
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[str, Any], None]) -> None:
+        with self._lock:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+
+def apply(changes: dict[str, Any], path: ControlPath) -> None:
+    """Apply parameter changes (as `take` gives them) to a running control path, from the next block on.
+
+    Call it from the thread that pushes blocks into `path`, between two pushes. The mapper gets a new
+    settings object (the preset the path was built from is left as it was), a new seed gives new
+    projections at once (the running statistics carry on), and new smoothing windows keep the history
+    the smoother already holds. Actions and 'crossfade' are ignored here: they are the player's.
+    """
+    checked = {name: check(name, value) for name, value in changes.items()}
+    modulation: dict[str, Any] = {}
+    smoothing: dict[str, float] = {}
+    for name, value in checked.items():
+        field = PARAMETERS[name].field
+        if field is None:
+            continue
+        section, key = field.split(".")
+        if section == "modulation":
+            modulation[key] = value
+        elif section == "smoothing":
+            smoothing[key] = value
+        elif field == "synthesis.truncation_psi":
+            path.mapper.truncation_psi = value
+    if modulation:
+        path.mapper.update(**modulation)
+    if smoothing:
+        path.smoother.set_seconds(**smoothing)
+
+
+__all__ = ["ACTIONS", "PARAMETERS", "Action", "Parameter", "StageControls", "StageError", "apply", "check",
+           "preset_values"]
