@@ -8,10 +8,10 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from . import __version__
-from .commands import analyze, demo_track, devices, live, models, play, render, synth
+from .commands import analyze, demo_track, devices, live, midi_learn, models, play, render, synth
 from .errors import LavliveError
 
-COMMANDS = (play, live, render, analyze, synth, demo_track, models, devices)
+COMMANDS = (play, live, render, analyze, synth, demo_track, models, devices, midi_learn)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,8 +68,10 @@ class TrackPlan:
     `audio_seconds` grows as blocks are read; `duration` is known once the source is exhausted.
     """
 
-    def __init__(self, source: Iterable[np.ndarray], path: ControlPath, fps: Fraction) -> None:
+    def __init__(self, source: Iterable[np.ndarray], path: ControlPath, fps: Fraction,
+                 before_block: Callable[[ControlPath], None] | None = None) -> None:
         self.source, self.path, self.fps = source, path, Fraction(fps)
+        self.before_block = before_block  # e.g. stage control applying its changes between blocks
         self.sample_rate = path.encoder.sample_rate
         self.audio_seconds = 0.0
         self.duration: float | None = None
@@ -80,6 +82,8 @@ class TrackPlan:
     def __iter__(self) -> Iterator[Frame]:
         samples = 0
         for block in self.source:
+            if self.before_block is not None:
+                self.before_block(self.path)
             samples += block.shape[1]
             self.audio_seconds = samples / self.sample_rate
             # `samples` only grows, so this bound on the frame count is safe early.
@@ -141,9 +145,9 @@ class Engine:
 
     @classmethod
     def for_track(cls, source: Iterable[np.ndarray], path: ControlPath, synthesizer: Synthesizer, fps: Fraction,
-                  **kw) -> Engine:
+                  before_block: Callable[[ControlPath], None] | None = None, **kw) -> Engine:
         """The engine over one track's audio blocks (at the control path's sample rate)."""
-        return cls(TrackPlan(source, path, fps), synthesizer, **kw)
+        return cls(TrackPlan(source, path, fps, before_block), synthesizer, **kw)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -302,3 +302,38 @@ def test_a_file_that_cannot_play_alone_is_an_error(xvfb, pulse, media, tmp_path)
     proc = subprocess.run([*LAVLIVE, "play", str(media / "broken.wav")], capture_output=True, text=True, timeout=90)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "no track could be played" in proc.stderr and "broken.wav" in proc.stderr
+
+
+def test_osc_messages_steer_the_picture_and_bad_values_are_refused(xvfb, pulse, media, caplog):
+    """Real UDP on loopback: y 0 and chroma strength 0 take the music out of the picture (it comes to
+    rest), a value out of range is refused with a log line and changes nothing."""
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from lavlive.stage.link import StageLink
+
+    stage = StageLink(load_preset(None), osc="127.0.0.1:0")
+    sent: list[float] = []
+
+    def steer(player) -> None:
+        client = SimpleUDPClient("127.0.0.1", stage.osc.port)
+        while player.shown < 30 or not player.show.running:
+            time.sleep(0.02)
+        time.sleep(2.0)
+        client.send_message("/lavlive/y", 99.0)  # out of range: refused
+        client.send_message("/lavlive/y", 0.0)
+        client.send_message("/lavlive/chroma/strength", 0.0)
+        sent.append(player.show.clock())
+
+    try:
+        with caplog.at_level("WARNING"):
+            _, code, shown, _ = run_player([media / "music12.wav"], media / "tiny64.pt", stage=stage, after=steer)
+    finally:
+        stage.close()
+    assert code == 0 and sent
+    times = np.array([t for _, t, _ in shown])
+    motion = np.array([np.abs(b[2].astype(int) - a[2].astype(int)).mean() for a, b in zip(shown, shown[1:])])
+    before = motion[(times[1:] > sent[0] - 1.5) & (times[1:] < sent[0])]
+    after = motion[times[1:] > sent[0] + 2.0]  # past the 0.8 s coarse smoothing window
+    assert len(before) > 10 and len(after) > 10
+    assert np.median(after) < 0.1 * np.median(before), (np.median(before), np.median(after))
+    assert any("y" in r.getMessage() and "99" in r.getMessage() for r in caplog.records), caplog.text

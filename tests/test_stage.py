@@ -662,3 +662,15 @@ def test_the_stage_package_imports_without_osc_or_midi():
     code = ("import sys, lavlive.stage as s; s.StageControls().set('y', 1.0); "
             "assert 'mido' not in sys.modules and 'pythonosc' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_midi_learn_without_a_controller_is_a_one_line_error():
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "lavlive", "midi-learn", "--seconds", "1"], capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "MIDO_BACKEND": ""})
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert lines[-1].startswith("lavlive: error: MIDI") and "controller" in lines[-1]

@@ -18,7 +18,7 @@ from ..frames import SCALE_MODES, Synthesizer, parse_size
 from ..interrupts import signals_call
 from ..lav.timeline import parse_fps
 from ..presets import ENCODERS, load_preset
-from .options import load_models
+from .options import add_stage_options, load_models, open_stage
 from .play import logging_to
 
 KEYS = "keys: f fullscreen, s stats, r new seed, q / Esc quit"
@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
     p.add_argument("--frame-log", default=None, metavar="CSV",
                    help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown")
+    add_stage_options(p)
     p.set_defaults(run=run)
 
 
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     input_device = int(args.input_device) if args.input_device and args.input_device.isdigit() else args.input_device
     with logging_to(None, False):
         log = logging.getLogger("lavlive.live")
+        stage = open_stage(args, preset)
         with serial_here() as cores:
             size = args.size or parse_size("960x540")
             window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display,
@@ -92,10 +94,12 @@ def run(args: argparse.Namespace) -> int:
                 log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
                          args.block_ms, path.lookahead * 1000, KEYS)
                 # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
+                before_block = None if stage is None else (lambda p: stage.apply_to([p]))
                 engine = Engine.for_track(_mixed(source, path.encoder.channels), path,
                                           Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False),
-                                          args.fps, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
-                player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed)
+                                          args.fps, before_block, ahead_frames=8, synthesis_threads=max(1, cores - 1),
+                                          newest=True)
+                player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed, stage)
                 try:
                     with signals_call(player.stop):
                         code = player.run()
@@ -103,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
                     source.close()
             finally:
                 window.close()
+                if stage is not None:
+                    stage.close()
         log.info("stopped: %d frames shown", player.shown)
     if getattr(args, "from_command_line", False):
         sys.stdout.flush()

@@ -37,3 +37,24 @@ def open_track(args: argparse.Namespace, path: ControlPath, block_seconds: float
     return FileSource(args.input, path.encoder.sample_rate, path.encoder.channels,
                       block_size=int(block_seconds * path.encoder.sample_rate), start=args.start,
                       duration=args.duration)
+
+
+def add_stage_options(p: argparse.ArgumentParser) -> None:
+    """--osc, --osc-send, --midi-map, --midi-port: steering the look during a set."""
+    p.add_argument("--osc", metavar="[HOST:]PORT", default=None,
+                   help="listen for OSC control (/lavlive/y 1.5, /lavlive/preset pulse, /lavlive/next, ...) on this "
+                        "UDP port, on 127.0.0.1 unless a HOST is given (e.g. 0.0.0.0:9000)")
+    p.add_argument("--osc-send", metavar="[HOST:]PORT", default=None,
+                   help="send the state (/lavlive/state/..., /lavlive/fps) to this OSC target once a second")
+    p.add_argument("--midi-map", metavar="TOML", default=None,
+                   help="map MIDI controls to parameters (see presets/midi/example.toml); no device: a notice")
+    p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")
+
+
+def open_stage(args: argparse.Namespace, preset: Preset):
+    """The StageLink the options ask for, or None when none is."""
+    if args.osc is None and args.osc_send is None and args.midi_map is None:
+        return None
+    from ..stage.link import StageLink
+
+    return StageLink(preset, args.osc, args.osc_send, args.midi_map, args.midi_port)

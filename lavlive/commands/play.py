@@ -20,6 +20,7 @@ from ..interrupts import signals_call
 from ..lav.timeline import parse_fps
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
+from .options import add_stage_options, open_stage
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 
@@ -62,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
     p.add_argument("--frame-log", type=Path, default=None, metavar="CSV",
                    help="write one line per shown frame: index, presentation time, audio clock at the swap, offset")
+    add_stage_options(p)
     p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
 
@@ -114,10 +116,15 @@ def run(args: argparse.Namespace) -> int:
     kiosk = args.kiosk
     playlist = load_playlist(args.inputs, crossfade=args.crossfade, loop=True if (args.loop or kiosk) else None,
                              shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
-    load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
+    preset = load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
     synthesis_device = resolve_device(args.device)
     with logging_to(args.log, kiosk) as log_path:
-        code = _play(args, playlist, synthesis_device, log_path)
+        stage = open_stage(args, preset)
+        try:
+            code = _play(args, playlist, synthesis_device, log_path, stage)
+        finally:
+            if stage is not None:
+                stage.close()
     if getattr(args, "from_command_line", False):
         # Everything is closed (threads joined, audio stream and window closed); unloading torch and
         # its libraries would take another second or two, which quitting on stage should not.
@@ -127,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.device, log_path: Path | None) -> int:
+def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.device, log_path: Path | None,
+          stage) -> int:
     from ..play.audio_out import AudioOutput
     from ..play.player import Player, PlayOptions
     from ..play.setlist import Preparer, Settings
@@ -151,7 +159,7 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
                                 download=args.download, device=synthesis_device, seed=args.seed)
             preparer = Preparer(settings, audio.sample_rate, audio.channels)
             options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
-                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores)
+                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores, stage=stage)
             player = Player(playlist, window, audio, preparer, options)
             with signals_call(player.stop):
                 code = player.run()

@@ -34,8 +34,9 @@ class LivePlayer:
     """Shows the engine's newest frames until the user quits, the input fails or stop() is called."""
 
     def __init__(self, engine: Engine, source: DeviceSource, window: Window, frame_log: Path | None = None,
-                 stats: bool = False, reseed=None) -> None:
+                 stats: bool = False, reseed=None, stage=None) -> None:
         self.engine, self.source, self.window = engine, source, window
+        self.stage = stage  # a StageLink: OSC / MIDI control (the analysis thread applies its values)
         self.frame_log, self.stats_on, self.reseed = frame_log, stats, reseed
         self.stopped_by: int | None = None
         self.shown = 0
@@ -75,6 +76,10 @@ class LivePlayer:
                     seed = int(self._seed_rng.integers(2**31))
                     self.reseed(seed)
                     log.info("new seed %d", seed)
+            if self.stage is not None:
+                for action in self.stage.actions():
+                    if action.name == "pause":
+                        log.info("pause is not available on live input")
             frame = self.engine.take(float("inf"))
             if frame is not None:
                 self.window.show(frame.image)
@@ -110,9 +115,13 @@ class LivePlayer:
 
     def _stats(self) -> None:
         now = time.monotonic()
-        if not self.stats_on or now < self._next_stats:
+        if now < self._next_stats or not (self.stats_on or self.stage is not None):
             return
         self._next_stats = now + STATS_EVERY
+        if self.stage is not None:
+            self.stage.send_state(sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0)
+        if not self.stats_on:
+            return
         line = self.stats_line()
         self.window.set_overlay(line)
         log.info("%s", line)

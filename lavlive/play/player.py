@@ -46,6 +46,7 @@ class PlayOptions:
     frame_log: Path | None = None
     kiosk: bool = False
     synthesis_threads: int = 1
+    stage: object | None = None  # a StageLink: OSC / MIDI control
 
 
 class Show:
@@ -61,7 +62,7 @@ class Show:
         # are taken that much early so they reach the screen on time. Measured by the player.
         self.present_seconds = 0.0
         self.feeder = Feeder(upcoming, audio, on_skip, backoff_after)
-        self.plan = SetlistPlan(self.feeder, options.fps)
+        self.plan = SetlistPlan(self.feeder, options.fps, options.stage)
         self.engine = Engine(self.plan, None, batch=1, clock=self.due, ahead_frames=math.ceil(options.fps / 2),
                              synthesis_threads=options.synthesis_threads)
         self.feeder.start()
@@ -192,6 +193,10 @@ class Player:
                 self._act(action)
                 if self.show is not show:
                     break
+            if self.options.stage is not None:
+                for action in self.options.stage.actions():
+                    if action.name in ("next", "previous", "pause"):
+                        self._act(action.name)
             if self.show is not show:
                 continue
             if not show.running and (show.engine.next_time is not None or show.feeder.finished):
@@ -296,9 +301,12 @@ class Player:
     def _nothing_played(self) -> str:
         return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"
 
-    def stats_line(self, show: Show) -> str:
+    def _fps(self) -> float:
         now = time.monotonic()
-        fps = sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0
+        return sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0
+
+    def stats_line(self, show: Show) -> str:
+        fps = self._fps()
         s = show.engine.stats
         offsets = np.abs(np.array(self._offsets)) * 1000 if self._offsets else np.zeros(1)
         ws_q, frame_q = show.engine.queue_depths()
@@ -310,9 +318,13 @@ class Player:
 
     def _stats(self, show: Show) -> None:
         now = time.monotonic()
-        if not self.stats_on or now < self._next_stats or not show.running:
+        if now < self._next_stats or not show.running or not (self.stats_on or self.options.stage is not None):
             return
         self._next_stats = now + STATS_EVERY
+        if self.options.stage is not None:
+            self.options.stage.send_state(self._fps())
+        if not self.stats_on:
+            return
         line = self.stats_line(show)
         self.window.set_overlay(line)
         log.info("%s", line)

@@ -336,8 +336,9 @@ def _smoothstep(x: float) -> float:
 class SetlistPlan:
     """Frames on the show's timeline (frame i at i / fps), following the feeder's slots."""
 
-    def __init__(self, feeder: Feeder, fps: Fraction) -> None:
+    def __init__(self, feeder: Feeder, fps: Fraction, stage=None) -> None:
         self.feeder, self.fps = feeder, Fraction(fps)
+        self.stage = stage  # a StageLink (OSC/MIDI), applied to the paths on screen before each frame
         self.rate = feeder.rate
         self._visuals: dict[int, TrackVisuals] = {}  # by slot number
         self.seed: int | None = None  # set by the 'new seed' key; tracks prepared before it get it too
@@ -351,6 +352,8 @@ class SetlistPlan:
             track = self.feeder.slots[k].track
             if self.seed is not None and track.seed != self.seed:
                 self._reseed(track, self.seed)
+            if self.stage is not None and track.path is not None:
+                self.stage.apply_to([], new=[track.path])
             self._visuals[k] = TrackVisuals(track)
         return self._visuals[k]
 
@@ -386,6 +389,8 @@ class SetlistPlan:
                 self._visuals.pop(current, None)
                 slots[current].track.release()
                 current += 1
+            if self.stage is not None:
+                self.stage.apply_to([v.track.path for v in list(self._visuals.values()) if v.track.path is not None])
             yield self._frame(i, t, current)
 
     def _fade(self, k: int) -> tuple[float, float]:

@@ -5,7 +5,7 @@ thread; `osc` and `midi` are the inputs (and OSC the state output). The player w
 
     controls = StageControls(preset)
     osc = OscServer(controls, port=9000).start()
-    midi = MidiInput(load_midi_map("presets/midi-example.toml"), controls)   # no device: one notice
+    midi = MidiInput(load_midi_map("presets/midi/example.toml"), controls)   # no device: one notice
     controls.subscribe(on_change)          # on_change(name, value): wake the player for actions
     ...                                    # analysis thread, between two blocks:
     apply(controls.take(), path)

@@ -1,0 +1,95 @@
+"""The stage inputs a command asked for (OSC in and out, MIDI), feeding one StageControls, and the
+bridge from them to the control paths that are running.
+
+Input threads only queue changes; the analysis thread calls `apply_to(paths)` before it pushes
+audio, so a change takes effect on the next block. Every value set so far is remembered, so a
+path that starts later (the next track of a playlist) gets the same look.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..errors import LavliveError
+from ..lav.control import ControlPath
+from ..presets import Preset
+from .parameters import Action, StageControls, apply, preset_values
+
+log = logging.getLogger(__name__)
+
+
+def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """'9000' or 'HOST:9000' → (host, port), or a one-line error naming the option."""
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise LavliveError(f"{option} {text}: use PORT or HOST:PORT (port 0 to 65535)")
+    return host or default_host, number
+
+
+class StageLink:
+    """OSC / MIDI inputs (any or none), their controls, and what has been set through them."""
+
+    def __init__(self, preset: Preset, osc: str | None = None, osc_send: str | None = None,
+                 midi_map: str | None = None, midi_port: str | None = None) -> None:
+        from . import MidiInput, OscServer, OscState, load_midi_map  # only when a command uses stage control
+
+        self.controls = StageControls(preset)
+        self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
+        self._lock = threading.Lock()
+        self.osc = self.state_out = self.midi = None
+        try:
+            if osc is not None:
+                host, port = parse_endpoint(osc, "--osc")
+                self.osc = OscServer(self.controls, host, port).start()
+                log.info("OSC: listening on %s:%d (/lavlive/...)", host, self.osc.port)
+            if osc_send is not None:
+                self.state_out = OscState(*parse_endpoint(osc_send, "--osc-send"))
+            if midi_map is not None:
+                self.midi = MidiInput(load_midi_map(midi_map), self.controls, midi_port)
+        except BaseException:
+            self.close()
+            raise
+
+    def apply_to(self, paths: list[ControlPath], new: list[ControlPath] = ()) -> None:
+        """Analysis thread: pending changes to every running path; everything set so far to new ones."""
+        changes = self.controls.take()
+        with self._lock:
+            self.values.update(changes)
+            values = dict(self.values)
+        for path in new:
+            if values:
+                apply(values, path)
+        if changes:
+            for path in paths:
+                apply(changes, path)
+
+    def actions(self) -> list[Action]:
+        """Main thread: triggers to carry out (a preset switch is turned into its values here)."""
+        out = []
+        for action in self.controls.actions():
+            if action.name == "preset":
+                values = preset_values(action.value)
+                self.controls.reset(action.value)
+                with self._lock:
+                    self.values.update(values)
+                for name, value in values.items():
+                    self.controls.set(name, value)
+                log.info("preset: %s", action.value.name)
+            out.append(action)
+        return out
+
+    def send_state(self, fps: float) -> None:
+        if self.state_out is not None:
+            self.state_out.send(self.controls.state())
+            self.state_out.fps(fps)
+
+    def close(self) -> None:
+        for part in (self.osc, self.state_out, self.midi):
+            if part is not None:
+                part.close()
