@@ -517,14 +517,15 @@ class AudioOutput:
 
     def _reopen_to(self, opened: _Opened, now: float) -> None:
         """Switch from the silent clock to a re-opened device, continuing from the current ring position."""
+        self.stats.reopened += 1  # counted before `silent` turns False: a watcher never sees one without the other
         try:
             self._activate(opened)
         except Exception as e:  # noqa: BLE001
+            self.stats.reopened -= 1
             log.debug("audio device %s: start failed (%s)", opened.name, e)
             self._stream = None
             self._to_silent(now, opened.stream)
             return
-        self.stats.reopened += 1
         log.warning("audio device back: %s", opened.name)
 
     def _reopen_loop(self, dead: Any) -> None:
