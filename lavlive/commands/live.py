@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,13 @@ from ..interrupts import signals_call
 from ..lav.timeline import parse_fps
 from ..presets import ENCODERS, load_preset
 from .options import add_stage_options, load_models, open_stage
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..play.live import LivePlayer
+    from ..presets import Preset
+    from ..stage.link import StageLink
 from .play import logging_to
 
 KEYS = "keys: f fullscreen, s stats, r new seed, q / Esc quit"
@@ -67,10 +75,6 @@ def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audio.sources import DeviceSource
-    from ..play.live import LivePlayer
-    from ..play.window import Window
-
     if not 2 <= args.block_ms <= 500:
         raise LavliveError(f"--block-ms {args.block_ms:g}: use 2 to 500")
     preset = load_preset(args.preset)
@@ -82,36 +86,47 @@ def run(args: argparse.Namespace) -> int:
     with logging_to(None, False):
         log = logging.getLogger("lavlive.live")
         stage = open_stage(args, preset)
-        with serial_here() as cores:
-            size = args.size or parse_size("960x540")
-            window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display,
-                            scale=args.scale)
-            try:
-                G, path = load_models(args, preset, device, low_latency=True)
-                rate = path.encoder.sample_rate
-                source = DeviceSource(input_device, rate, args.channels, block_size=int(args.block_ms / 1000 * rate),
-                                      latency="low", max_backlog=MAX_BACKLOG)
-                log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
-                         args.block_ms, path.lookahead * 1000, KEYS)
-                # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
-                before_block = None if stage is None else (lambda p: stage.apply_to([p]))
-                engine = Engine.for_track(_mixed(source, path.encoder.channels), path,
-                                          Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False),
-                                          args.fps, before_block, ahead_frames=8, synthesis_threads=max(1, cores - 1),
-                                          newest=True)
-                player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed, stage)
-                try:
-                    with signals_call(player.stop):
-                        code = player.run()
-                finally:
-                    source.close()
-            finally:
-                window.close()
-                if stage is not None:
-                    stage.close()
+        try:
+            with serial_here() as cores:
+                player, code = _live(args, preset, device, input_device, stage, cores, log)
+        finally:
+            if stage is not None:
+                stage.close()
         log.info("stopped: %d frames shown", player.shown)
     if getattr(args, "from_command_line", False):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)  # everything is closed; see play
     return code
+
+
+def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_device: int | str | None,
+          stage: StageLink | None, cores: int, log: logging.Logger) -> tuple[LivePlayer, int]:
+    """Open the window, the models and the input, and run the live loop until it ends."""
+    from ..audio.sources import DeviceSource
+    from ..play.live import LivePlayer
+    from ..play.window import Window  # imported here: it loads pygame and OpenGL
+
+    size = args.size or parse_size("960x540")
+    window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display, scale=args.scale)
+    try:
+        G, path = load_models(args, preset, device, low_latency=True)
+        rate = path.encoder.sample_rate
+        source = DeviceSource(input_device, rate, args.channels, block_size=int(args.block_ms / 1000 * rate),
+                              latency="low", max_backlog=MAX_BACKLOG)
+        log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
+                 args.block_ms, path.lookahead * 1000, KEYS)
+        # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
+        before_block = None if stage is None else (lambda p: stage.apply_to([p]))
+        engine = Engine.for_track(_mixed(source, path.encoder.channels), path,
+                                  Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False),
+                                  args.fps, before_block, ahead_frames=8, synthesis_threads=max(1, cores - 1),
+                                  newest=True)
+        player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed, stage)
+        try:
+            with signals_call(player.stop):
+                return player, player.run()
+        finally:
+            source.close()
+    finally:
+        window.close()
