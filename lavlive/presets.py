@@ -128,6 +128,16 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     return preset
 
 
+def read_toml(path: Path, error: type[LavliveError] = LavliveError) -> dict[str, Any]:
+    """A TOML file's table, or `error` in one line naming the file (presets, MIDI maps, playlists)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
 def builtin_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
 
@@ -142,11 +152,6 @@ def load_preset(name_or_path: str | Path | None = None) -> Preset:
                                "or give a .toml path)")
     if not target.is_file():
         raise LavliveError(f"{target}: preset file not found")
-    try:
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise LavliveError(f"{target}: not valid TOML ({e})") from None
-    except OSError as e:
-        raise LavliveError(f"{target}: cannot be read ({e.strerror or e})") from None
+    data = read_toml(target)
     data.setdefault("name", target.stem)
     return preset_from_dict(data, str(target))

@@ -7,19 +7,17 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..devices import resolve_device, serial_here
 from ..engine import Engine
 from ..errors import LavliveError
-from ..frames import SCALE_MODES, Synthesizer, parse_size
+from ..frames import Synthesizer, parse_size
 from ..interrupts import signals_call
-from ..lav.timeline import parse_fps
 from ..presets import ENCODERS, load_preset
-from .options import add_stage_options, load_models, open_stage
+from .options import add_control_options, add_stage_options, add_window_options, load_models, open_stage
 
 if TYPE_CHECKING:
     import torch
@@ -43,16 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="input channels to capture and mix (default: 1)")
     p.add_argument("--encoder", choices=ENCODERS, default="24khz",
                    help="EnCodec model: 24khz is causal (no lookahead); the others add theirs (default: 24khz)")
-    p.add_argument("--preset", default=None, help="preset name or .toml path (default: default)")
-    p.add_argument("--model", help="StyleGAN2 checkpoint; default: embedded random network")
-    p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: cache)")
-    p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
-    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
-    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
-    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
-    p.add_argument("--scale", choices=SCALE_MODES, default="fit", help="fit or fill the window (default: fit)")
-    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the control track (default: 30)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    add_control_options(p)
+    add_window_options(p)
     p.add_argument("--block-ms", type=float, default=40.0,
                    help="input block length in ms: shorter is less latency but more work per second (default: 40)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from fractions import Fraction
 
 import torch
 
 from ..audio.sources import FileSource
+from ..devices import DEVICE_CHOICES
+from ..frames import SCALE_MODES, parse_size
 from ..generator import Generator, load_generator
 from ..lav.control import ControlPath
+from ..lav.timeline import parse_fps
 from ..presets import Preset
 
 
@@ -18,6 +22,17 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
     p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
     p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
+
+
+def add_window_options(p: argparse.ArgumentParser) -> None:
+    """--fullscreen, --display, --size, --scale, --fps, --device: the players' window and synthesis."""
+    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
+    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
+    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
+    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
+                   help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
+    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
 
 
 def load_models(args: argparse.Namespace, preset: Preset, device: torch.device,

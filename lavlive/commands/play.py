@@ -8,19 +8,17 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from fractions import Fraction
 from pathlib import Path
 
 import torch
 
-from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..devices import resolve_device, serial_here
 from ..errors import LavliveError
-from ..frames import SCALE_MODES, parse_size
+from ..frames import parse_size
 from ..interrupts import signals_call
-from ..lav.timeline import parse_fps
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
-from .options import add_stage_options, open_stage
+from .options import add_control_options, add_stage_options, add_window_options, open_stage
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 
@@ -32,18 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog="TOML playlists set per-track preset, model, start, end and crossfade; "
                               "see README.md.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders, .m3u or .toml playlists")
-    p.add_argument("--preset", default=None, help="preset name or .toml path for tracks that name none "
-                   "(default: default)")
-    p.add_argument("--model", help="StyleGAN2 checkpoint for tracks that name none; default: embedded random network")
-    p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
-    p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
-    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
-    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
-    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
-    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
-                   help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
-    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    add_control_options(p)
+    add_window_options(p)
     p.add_argument("--audio-device", default=None, help="sound output: index or name (default: the system's)")
     p.add_argument("--shuffle", action="store_true", help="play in random order (a new order on every loop)")
     p.add_argument("--loop", action="store_true", help="start over after the last track")

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..audio.sources import DeviceSource
 from ..engine import Engine, Frame
+from .player import recent_rate
 from .window import Window
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,7 @@ class LivePlayer:
                             f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f}\n")
 
     def stats_line(self) -> str:
-        now = time.monotonic()
-        fps = sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0
+        fps = recent_rate(self._shown_times)
         lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
         s = self.engine.stats
         return (f"{fps:.1f} fps | skipped {s.frames_skipped} | input to screen {np.median(lat):.0f} ms median, "
@@ -119,7 +119,7 @@ class LivePlayer:
             return
         self._next_stats = now + STATS_EVERY
         if self.stage is not None:
-            self.stage.send_state(sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0)
+            self.stage.send_state(recent_rate(self._shown_times))
         if not self.stats_on:
             return
         line = self.stats_line()

@@ -49,6 +49,12 @@ class PlayOptions:
     stage: object | None = None  # a StageLink: OSC / MIDI control
 
 
+def recent_rate(times: deque[float], seconds: float = 2.0) -> float:
+    """Events per second over the last `seconds` of monotonic `times` (frames shown, for the stats line)."""
+    now = time.monotonic()
+    return sum(1 for t in times if now - t <= seconds) / seconds
+
+
 class Show:
     """The setlist from one position in the play order: feeder → plan → engine, on the audio clock."""
 
@@ -87,11 +93,11 @@ class Show:
     def sounding(self) -> tuple[int, Slot] | None:
         """The slot heard now (the later one in a crossfade)."""
         t = self.clock() * self.rate
-        found = None
-        for k, slot in enumerate(self.feeder.slots):
-            if slot.start <= t:
-                found = (k, slot)
-        return found
+        slots = self.feeder.slots  # only grows (a kiosk's for months): look from the newest back
+        for k in range(len(slots) - 1, -1, -1):
+            if slots[k].start <= t:
+                return k, slots[k]
+        return None
 
     @property
     def end(self) -> float | None:
@@ -302,8 +308,7 @@ class Player:
         return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"
 
     def _fps(self) -> float:
-        now = time.monotonic()
-        return sum(1 for t in self._shown_times if now - t <= 2.0) / 2.0
+        return recent_rate(self._shown_times)
 
     def stats_line(self, show: Show) -> str:
         fps = self._fps()

@@ -41,12 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LavliveError
+from ..presets import read_toml
 from .parameters import ACTIONS, PARAMETERS, PRESET, TRIGGER, StageControls, StageError, check
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +117,7 @@ _KEYS = {"cc": ("channel", "control", "parameter", "action", "min", "max"),
 def load_midi_map(path: str | Path) -> MidiMap:
     """Read and check a mapping file; MidiMapError (one line: file, entry, key) if anything is off."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise MidiMapError(f"{path}: not valid TOML ({e})") from None
-    except OSError as e:
-        raise MidiMapError(f"{path}: cannot be read ({e.strerror or e})") from None
+    data = read_toml(path, MidiMapError)
     for key in data:
         if key not in ("port", "cc", "note"):
             raise MidiMapError(f"{path}: unknown key '{key}' (known: port, cc, note)")
