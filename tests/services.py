@@ -8,33 +8,58 @@ one take the `xvfb` or `pulse` fixture from conftest.
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import socket
 import subprocess
 import time
 
 XVFB_DISPLAY = ":99"
 
 
+def x_server_answers(display: str) -> bool:
+    """Whether an X server accepts connections on `display`'s local socket. A socket file alone
+    proves nothing: an X server killed hard leaves it (and its lock file) behind in /tmp."""
+    path = f"/tmp/.X11-unix/X{display.lstrip(':').split('.')[0]}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def start_xvfb() -> str | None:
-    """DISPLAY of a running X server, starting Xvfb on :99 if needed; None (with the reason printed) if impossible."""
-    socket = f"/tmp/.X11-unix/X{XVFB_DISPLAY[1:]}"
-    if not os.path.exists(socket):
-        if not shutil.which("Xvfb"):
-            print("services: Xvfb is not installed (bash scripts/setup.sh --test)")
-            return None
-        subprocess.Popen(["Xvfb", XVFB_DISPLAY, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(100):
-            if os.path.exists(socket):
-                break
-            time.sleep(0.05)
-        else:
-            print("services: Xvfb did not start")
-            return None
-    os.environ["DISPLAY"] = XVFB_DISPLAY
+    """DISPLAY of a running X server: Xvfb :99 if it answers, else a new Xvfb there (Xvfb clears a
+    dead server's lock) or, failing that, on the first free display; None (reason printed) if impossible."""
+    if x_server_answers(XVFB_DISPLAY):
+        display = XVFB_DISPLAY
+    elif not shutil.which("Xvfb"):
+        print("services: Xvfb is not installed (bash scripts/setup.sh --test)")
+        return None
+    else:
+        display = _launch_xvfb([XVFB_DISPLAY]) or _launch_xvfb([])
+    if display is None:
+        print("services: Xvfb did not start")
+        return None
+    os.environ["DISPLAY"] = display
     os.environ["SDL_VIDEODRIVER"] = "x11"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    return XVFB_DISPLAY
+    return display
+
+
+def _launch_xvfb(display: list[str]) -> str | None:
+    """Start Xvfb (on `display`, or the first free one if empty); its display once it accepts clients."""
+    read_end, write_end = os.pipe()
+    subprocess.Popen(["Xvfb", *display, "-displayfd", str(write_end), "-screen", "0", "1280x720x24",
+                      "-nolisten", "tcp"], pass_fds=(write_end,), stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    os.close(write_end)
+    with os.fdopen(read_end) as announced:  # Xvfb writes the display number here once it accepts clients
+        ready, _, _ = select.select([announced], [], [], 10)
+        number = announced.readline().strip() if ready else ""
+    return f":{number}" if number.isdigit() else None
 
 
 def pulse_running() -> bool:
