@@ -225,14 +225,17 @@ model = "{media / 'tiny32.pt'}"
 path = "{media / 'high.wav'}"
 """)
     log_path = tmp_path / "frames.csv"
-    record = subprocess.Popen(["parec", "-d", "auto_null.monitor", "--raw", "--format=float32le", "--channels=1",
-                               "--rate=8000", "--latency-msec=20"], stdout=subprocess.PIPE)
+    recording = tmp_path / "heard.raw"  # a file, not a pipe: a full pipe (2 s of sound) would stall parec
+    with open(recording, "wb") as sink:
+        record = subprocess.Popen(["parec", "-d", "auto_null.monitor", "--raw", "--format=float32le",
+                                   "--channels=1", "--rate=8000", "--latency-msec=20"], stdout=sink)
     try:
         proc = play([str(playlist), "--frame-log", str(log_path), "--size", "320x240"], cwd=tmp_path)
         out, _ = proc.communicate(timeout=120)
     finally:
         record.terminate()
-        heard = np.frombuffer(record.communicate()[0], np.float32)
+        record.wait()
+    heard = np.fromfile(recording, np.float32)
     assert proc.returncode == 0, out
     assert out.count("track ") >= 3 and "track 3/3: high.wav" in out
 
@@ -253,7 +256,8 @@ path = "{media / 'high.wav'}"
     trace = "\n".join(" ".join(f"{level[hz][i] / full[hz]:4.2f}" for hz in level) for i in range(0, len(frames), 4))
     for a, b in ((220, 440), (440, 880)):
         both = (level[a] > 0.25 * full[a]) & (level[b] > 0.25 * full[b])
-        assert 0.5 <= both.sum() * hop / 8000 <= 1.2, f"{a} and {b} Hz together for {both.sum()} hops:\n{trace}"
+        assert 0.5 <= both.sum() * hop / 8000 <= 1.2, \
+            f"{a} and {b} Hz together for {both.sum()} hops (peak {np.abs(heard).max():.3f}):\n{trace}\n{out}"
 
 
 def test_loop_starts_over_and_sigterm_quits_within_a_second(xvfb, pulse, media, tmp_path):
