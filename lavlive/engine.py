@@ -46,6 +46,8 @@ class Frame:
     synthesizer: Synthesizer | None = None  # draws this frame; None: the engine's
     blend: Frame | None = None  # a second picture dissolved over this one (a crossfade between models)
     alpha: float = 0.0  # weight of `blend`
+    onset: float = 0.0  # percussive onset strength at its time, in [0, 1]
+    beats: int = 0  # beats detected up to its time (counting on through a show: a rise is a new beat)
     planned_at: float = 0.0  # time.monotonic() when its ws were known
     drawn_at: float = 0.0  # time.monotonic() when its picture was ready
 
@@ -77,6 +79,7 @@ class TrackPlan:
         self.duration: float | None = None
         # Control frames kept: enough for interpolation between frames even at 1 fps.
         self.track = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
+        self.cues = ControlTrack(path.frame_rate, capacity=self.track.capacity)  # onset, beats (ControlPath.cues)
         self._next = 0  # the next frame to plan
 
     def __iter__(self) -> Iterator[Frame]:
@@ -87,14 +90,16 @@ class TrackPlan:
             samples += block.shape[1]
             self.audio_seconds = samples / self.sample_rate
             # `samples` only grows, so this bound on the frame count is safe early.
-            yield from self._advance(self.path.push(block), round(Fraction(samples, self.sample_rate) * self.fps))
+            ws = self.path.push(block)
+            yield from self._advance(ws, self.path.cues, round(Fraction(samples, self.sample_rate) * self.fps))
         total = round(Fraction(samples, self.sample_rate) * self.fps)
-        yield from self._advance(self.path.flush(), total)
+        ws = self.path.flush()
+        yield from self._advance(ws, self.path.cues, total)
         self.duration = samples / self.sample_rate
         while self._next < total:  # the last frames may lie past the last control frame
             yield self._plan(min(frame_time(self._next, self.fps), self.track.end_time))
 
-    def _advance(self, ws: np.ndarray, limit: int) -> Iterator[Frame]:
+    def _advance(self, ws: np.ndarray, cues: np.ndarray, limit: int) -> Iterator[Frame]:
         """Add control frames to the track, planning every frame below `limit` they reach.
 
         In chunks of half the track's capacity, so a large block never pushes out control frames
@@ -102,11 +107,14 @@ class TrackPlan:
         step = max(1, self.track.capacity // 2)
         for i in range(0, len(ws), step):
             self.track.extend(ws[i:i + step])
+            self.cues.extend(cues[i:i + step])
             while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
                 yield self._plan(frame_time(self._next, self.fps))
 
     def _plan(self, t: float) -> Frame:
-        frame = Frame(self._next, frame_time(self._next, self.fps), self.track.sample(t))
+        onset, beats = self.cues.sample(t)
+        frame = Frame(self._next, frame_time(self._next, self.fps), self.track.sample(t), onset=float(onset),
+                      beats=int(beats))
         self._next += 1
         return frame
 

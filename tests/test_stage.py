@@ -124,7 +124,8 @@ def test_triggers_queue_in_order_and_ignore_a_release():
 
 def test_take_gives_the_latest_value_per_name_and_clears():
     controls = StageControls(load_preset("pulse"), crossfade=2.0)
-    assert controls.state() == {**preset_values(load_preset("pulse")), "preset": "pulse", "crossfade": 2.0}
+    assert controls.state() == {**preset_values(load_preset("pulse")), "preset": "pulse", "crossfade": 2.0,
+                                "crossfade/beat": 0}
     controls.set("y", 1.0)
     controls.set("y", 2.0)
     controls.set("smoothing/coarse", 0.5)

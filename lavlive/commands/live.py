@@ -80,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
             with serial_here() as cores:
                 player, code = _live(args, preset, device, input_device, stage, cores, log)
         finally:
-            if stage is not None:
-                stage.close()
+            stage.close()
         log.info("stopped: %d frames shown", player.shown)
     if getattr(args, "from_command_line", False):
         sys.stdout.flush()
@@ -91,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_device: int | str | None,
-          stage: StageLink | None, cores: int, log: logging.Logger) -> tuple[LivePlayer, int]:
+          stage: StageLink, cores: int, log: logging.Logger) -> tuple[LivePlayer, int]:
     """Open the window, the models and the input, and run the live loop until it ends."""
     from ..audio.sources import DeviceSource
-    from ..play.live import LivePlayer
+    from ..play.live import LivePlan, LivePlayer
     from ..play.window import Window  # imported here: it loads pygame and OpenGL
 
     size = args.size or parse_size("960x540")
@@ -107,12 +106,10 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
         log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
                  args.block_ms, path.lookahead * 1000, KEYS)
         # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
-        before_block = None if stage is None else (lambda p: stage.apply_to([p]))
-        engine = Engine.for_track(_mixed(source, path.encoder.channels), path,
-                                  Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False),
-                                  args.fps, before_block, ahead_frames=8, synthesis_threads=max(1, cores - 1),
-                                  newest=True)
-        player = LivePlayer(engine, source, window, args.frame_log, args.stats, path.mapper.reseed, stage)
+        plan = LivePlan(_mixed(source, path.encoder.channels), path, args.fps,
+                        Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False), stage)
+        engine = Engine(plan, None, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
+        player = LivePlayer(engine, source, window, args.frame_log, args.stats, stage, preset.synthesis.noise_mode)
         try:
             with signals_call(player.stop):
                 return player, player.run()

@@ -13,7 +13,9 @@ from ..frames import SCALE_MODES, parse_size
 from ..generator import Generator, load_generator
 from ..lav.control import ControlPath
 from ..lav.timeline import parse_fps
+from ..errors import LavliveError
 from ..presets import Preset
+from ..stage.link import StageLink
 
 
 def add_control_options(p: argparse.ArgumentParser) -> None:
@@ -64,12 +66,15 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--midi-map", metavar="TOML", default=None,
                    help="map MIDI controls to parameters (see presets/midi/example.toml); no device: a notice")
     p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")
+    p.add_argument("--switch-fade", type=float, default=2.0, metavar="SECONDS",
+                   help="a preset or seed switch (r key, OSC, MIDI) fades over this long in W; 0 cuts (default: 2)")
+    p.add_argument("--switch-on-beat", action="store_true",
+                   help="start those fades on the next detected beat (waiting at most 2 s)")
 
 
-def open_stage(args: argparse.Namespace, preset: Preset):
-    """The StageLink the options ask for, or None when none is."""
-    if args.osc is None and args.osc_send is None and args.midi_map is None:
-        return None
-    from ..stage.link import StageLink
-
-    return StageLink(preset, args.osc, args.osc_send, args.midi_map, args.midi_port)
+def open_stage(args: argparse.Namespace, preset: Preset) -> StageLink:
+    """The stage control the options ask for (keys alone when no OSC or MIDI is)."""
+    if not 0 <= args.switch_fade <= 60:
+        raise LavliveError(f"--switch-fade {args.switch_fade:g}: use 0 to 60 seconds")
+    return StageLink(preset, args.osc, args.osc_send, args.midi_map, args.midi_port, args.switch_fade,
+                     args.switch_on_beat)

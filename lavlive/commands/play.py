@@ -111,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             code = _play(args, playlist, synthesis_device, log_path, stage)
         finally:
-            if stage is not None:
-                stage.close()
+            stage.close()
     if getattr(args, "from_command_line", False):
         # Everything is closed (threads joined, audio stream and window closed); unloading torch and
         # its libraries would take another second or two, which quitting on stage should not.

@@ -2,6 +2,7 @@
 
     block ──▶ EnCodec embeddings e_k (encoder rate) ─┐
           └─▶ onset, chroma (50 Hz) ─ interpolated at each e_k's time ─▶ LAV mapping ─▶ smoothing ─▶ ws_k
+                                                      └─▶ beats                  (the look: look.py)
 
 An embedding frame waits until the features reach its time, so the path's lookahead is the larger
 of the two analysers' lookaheads, each plus one of its frames (a frame is final only once it has
@@ -10,6 +11,10 @@ ended, and the features are interpolated between two frames).
 Time stamps: control frame k (embedding k, its hop's RMS level, features interpolated at k/rate)
 is stamped k / rate, the start of the hop it encodes; feature frames are stamped at their centre.
 The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left as is.
+
+Besides ws, each push leaves `cues`: per control frame it emitted, the onset strength and the
+number of beats so far, for what follows the music outside the picture (OSC). While another model
+is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
 from ..generator import Generator
 from ..presets import Preset
+from .beats import BeatDetector
+from .look import Crossfade, Look, fade_to
 from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics, w_statistics
@@ -40,10 +47,13 @@ class ControlPath:
         self.features = MusicFeatures(sample_rate=sr, hop_length=sr // FEATURE_RATE,
                                       n_fft=2 * round(window * sr / 24000), harmonic_kernel=1 if low_latency else 17)
         self.frame_rate = encoder.frame_rate
-        self.mapper = LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi,
-                                emb_dim=encoder.dim)
-        self.smoother = HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate,
-                                             w_dim=stats.z_mean.shape[0])
+        self.look: Look | Crossfade = Look(
+            LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
+            HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0]))
+        self.beats = BeatDetector(self.frame_rate)
+        self.cues = np.zeros((0, 2), np.float32)  # [k, (onset, beats so far)] for the frames last emitted
+        self.beside: Look | None = None  # another model's look, run on the same analysis (a model switch)
+        self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
         self.lookahead = max(encoder.lookahead + 1 / self.frame_rate,
                              self.features.lookahead + 1 / self.features.frame_rate)
         self._emb: list[np.ndarray] = []  # embedding frames waiting for their features
@@ -52,6 +62,20 @@ class ControlPath:
         self._hop = int(round(sr / self.frame_rate))
         self._audio = np.zeros(0, np.float32)  # samples not yet in a full hop
         self._levels: list[float] = []  # RMS level (dBFS) of each hop, from the first not yet emitted
+
+    @property
+    def mapper(self) -> LavMapper:
+        """The mapper of the look on screen, or of the one fading in: where changes go."""
+        return self.look.newest.mapper
+
+    @property
+    def smoother(self) -> HierarchicalSmoother:
+        return self.look.newest.smoother
+
+    def crossfade(self, seconds: float, on_beat: bool = False) -> None:
+        """From the next push on, fade over `seconds` (after the next beat if on_beat) from the look now
+        shown to a copy of it that `mapper` and `smoother` then give, for the caller to change; 0: cut."""
+        self.look = fade_to(self.look, seconds, self.frame_rate, on_beat)
 
     @classmethod
     def for_generator(cls, G: Generator, preset: Preset, encoder_weights: str | None = None,
@@ -96,15 +120,21 @@ class ControlPath:
         if drop:
             self._feat = MusicFrames(f.start + drop, f.onset[drop:], f.onset_raw[drop:], f.chroma[drop:])
 
+    def _no_frames(self) -> np.ndarray:
+        self.cues = np.zeros((0, 2), np.float32)
+        if self.beside is not None:
+            self.beside_ws = np.zeros((0, self.beside.smoother.num_ws, self.beside.smoother.w_dim), np.float32)
+        return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
+
     def _emit(self, final: bool) -> np.ndarray:
         f = self._feat
         if not len(f) or not self._emb:
-            return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
+            return self._no_frames()
         times = (self._next_emb + np.arange(len(self._emb))) / self.frame_rate
         feat_times = (f.start + np.arange(len(f))) / self.features.frame_rate
         ready = len(self._emb) if final else int(np.searchsorted(times, feat_times[-1], side="right"))
         if ready == 0:
-            return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
+            return self._no_frames()
         t = times[:ready]
         onset = np.interp(t, feat_times, f.onset)
         chroma = np.stack([np.interp(t, feat_times, f.chroma[:, k]) for k in range(12)], axis=1)
@@ -114,4 +144,12 @@ class ControlPath:
         del self._emb[:ready], self._levels[:ready]
         self._next_emb += ready
         self._drop_features_before(self._next_emb / self.frame_rate)
-        return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))
+        before = self.beats.count
+        beats = self.beats.push(onset)
+        self.cues = np.stack([onset, before + np.cumsum(beats)], axis=1).astype(np.float32)
+        ws = self.look.push(emb, onset, chroma, levels, beats)
+        if self.beside is not None:
+            self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats)
+        if isinstance(self.look, Crossfade) and self.look.finished:
+            self.look = self.look.new
+        return ws

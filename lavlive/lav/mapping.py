@@ -23,6 +23,10 @@ Choices the paper leaves open:
   (with a 20 dB ramp) and the running statistics are not updated while it is closed: silence
   gives a calm, steady picture at m_t.
 - Z_mean, Z_std and the pitch means M_k come from `statistics.py` (10,000 mapping samples).
+- A new seed on stage: u_t = P x_t with x_t = [(1 − o_t) e_t ; o_t e_t] and P = [P_a P_b], so the
+  mapper also keeps the running mean and covariance C of x (same recursion), and new projections
+  start from μ = P x̄ and σ² = diag(P C Pᵀ): exactly the statistics they would have had all along,
+  so a reseed needs no warm-up.
 """
 
 from __future__ import annotations
@@ -61,14 +65,14 @@ class LavMapper:
         self.reset()
 
     def reseed(self, seed: int) -> None:
-        """New random projections from the next push on (the player's 'new seed' key; thread-safe:
-        the pair is swapped in as one by the thread that pushes)."""
+        """New random projections from the next push on, with the statistics they would have had
+        (see the module docstring). Thread-safe: the pair is swapped in as one by the thread that pushes."""
         self._new_projections = projections(seed, self.w_dim, self.emb_dim)
 
     def update(self, **changes: Any) -> None:
         """Change modulation settings live (stage control), from the next push on. The mapper gets its own
         new settings object, swapped in as one (a push sees the old or the new, never a mix; the object it
-        was built with is left as it was). A given seed always reseeds; the running statistics carry on."""
+        was built with is left as it was). A given seed always reseeds (see `reseed`)."""
         settings = dataclasses.replace(self.settings, **changes)
         if "seed" in changes:
             self.reseed(settings.seed)
@@ -76,20 +80,36 @@ class LavMapper:
             self.alpha = 1 - math.exp(-1 / (settings.standardise_seconds * self.frame_rate))
         self.settings = settings
 
+    def adopt_statistics(self, other: LavMapper) -> None:
+        """Carry on from `other`'s running statistics (another model's mapper, same encoder): a model
+        switched in mid-set moves as if it had listened all along."""
+        self.count, self.x_mean, self.x_cov = other.count, other.x_mean.copy(), other.x_cov.copy()
+        self._new_projections = (self.p_a, self.p_b)
+        self._swap_projections()
+
     def reset(self) -> None:
         self.count = 0
         self.mean = np.zeros(self.w_dim)
         self.var = np.zeros(self.w_dim)
+        self.x_mean = np.zeros(2 * self.emb_dim)
+        self.x_cov = np.zeros((2 * self.emb_dim, 2 * self.emb_dim))
+
+    def _swap_projections(self) -> None:
+        (self.p_a, self.p_b), self._new_projections = self._new_projections, None
+        p = np.concatenate([self.p_a, self.p_b], axis=1)
+        self.mean = p @ self.x_mean
+        self.var = np.maximum(np.einsum("ij,jk,ik->i", p, self.x_cov, p), 0.0)
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
              level_db: np.ndarray | None = None) -> np.ndarray:
         """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim]."""
         if self._new_projections is not None:
-            (self.p_a, self.p_b), self._new_projections = self._new_projections, None
+            self._swap_projections()
         emb = np.asarray(emb, np.float64)
         s = self.settings
         o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]
-        u = (1 - o) * (emb @ self.p_a.T) + o * (emb @ self.p_b.T)
+        x = np.concatenate([(1 - o) * emb, o * emb], axis=1)
+        u = x @ np.concatenate([self.p_a, self.p_b], axis=1).T
         gate = np.ones(len(u)) if level_db is None else np.clip((np.asarray(level_db) - s.silence_db) / 20, 0, 1)
         u_hat = np.zeros_like(u)
         for t in range(len(u)):
@@ -100,6 +120,9 @@ class LavMapper:
             delta = u[t] - self.mean
             self.mean += a * delta
             self.var = (1 - a) * (self.var + a * delta * delta)
+            delta_x = x[t] - self.x_mean
+            self.x_mean += a * delta_x
+            self.x_cov = (1 - a) * (self.x_cov + a * np.outer(delta_x, delta_x))
             u_hat[t] = (u[t] - self.mean) / np.sqrt(self.var + EPS)
         g = (np.tanh(u_hat) + s.c * u_hat) * gate[:, None]
         chroma = np.maximum(np.asarray(chroma, np.float64), 0.0)

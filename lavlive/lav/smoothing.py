@@ -34,6 +34,7 @@ class HierarchicalSmoother:
 
     def __init__(self, num_ws: int, img_resolution: int, settings: SmoothingSettings, frame_rate: float,
                  w_dim: int = 512) -> None:
+        self.settings = settings  # as built (set_seconds changes `windows`, not this)
         self.groups = ws_groups(num_ws, img_resolution, settings)
         seconds = [settings.coarse, settings.middle, settings.fine]
         self.windows = [max(1, round(s * frame_rate)) for s in seconds]

@@ -9,21 +9,40 @@ of its stages, measured on one monotonic clock:
     planned   its ws were known (the block arrived and went through the control path)
     drawn     synthesis finished its picture
     shown     the buffer swap returned
+
+Switching model on stage (/lavlive/model) must not stall the picture: the checkpoint is loaded and
+its statistics computed in a background thread while the old model plays on; then its look joins
+the control path beside the old one (same analysis, the same running statistics) and the window
+dissolves from one picture to the other over the crossfade, after which the new model takes over.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+import torch
 
 from ..audio.sources import DeviceSource
-from ..engine import Engine, Frame
+from ..engine import Engine, Frame, TrackPlan
+from ..frames import Synthesizer
+from ..generator import load_generator
+from ..lav.control import ControlPath
+from ..lav.look import Look, smoothstep
+from ..lav.statistics import WStatistics, w_statistics
+from ..lav.timeline import ControlTrack
+from ..presets import Preset
+from ..stage.link import StageLink
 from .player import recent_rate
+from .setlist import MIN_VISUAL_CROSSFADE
 from .window import Window
 
 log = logging.getLogger(__name__)
@@ -31,14 +50,78 @@ log = logging.getLogger(__name__)
 STATS_EVERY = 1.0
 
 
+@dataclass
+class _Dissolve:
+    """A model switch in progress: frames from `start` (seconds) blend to `synthesizer`'s picture of `ws`."""
+    start: float
+    seconds: float
+    synthesizer: Synthesizer
+    ws: ControlTrack  # the new model's ws, from the control frame it joined at
+
+
+class LivePlan(TrackPlan):
+    """The live input's frames (a TrackPlan), each naming the synthesizer that draws it, plus model
+    switches: `offer` a loaded model from any thread; between two blocks it joins the control path
+    beside the current one, frames dissolve to it over `seconds`, and then it is the only one."""
+
+    def __init__(self, source: Iterable[np.ndarray], path: ControlPath, fps: Fraction, synthesizer: Synthesizer,
+                 stage: StageLink) -> None:
+        super().__init__(source, path, fps, before_block=self._between_blocks)
+        self.stage, self.synthesizer = stage, synthesizer
+        self._offered: tuple[Synthesizer, WStatistics, float] | None = None  # a loaded model, waiting for a block
+        self._lock = threading.Lock()
+        self._dissolve: _Dissolve | None = None
+
+    def offer(self, synthesizer: Synthesizer, stats: WStatistics, seconds: float) -> None:
+        with self._lock:
+            self._offered = (synthesizer, stats, max(seconds, MIN_VISUAL_CROSSFADE))
+
+    @property
+    def switching(self) -> bool:
+        return self._dissolve is not None or self._offered is not None
+
+    def _between_blocks(self, path: ControlPath) -> None:
+        self.stage.apply_to([path])
+        d = self._dissolve
+        if d is not None:
+            if float(self._next / self.fps) >= d.start + d.seconds:  # every frame from here shows the new model alone
+                path.look, path.beside = path.beside, None
+                self.track, self.synthesizer, self._dissolve = d.ws, d.synthesizer, None
+            return
+        with self._lock:
+            offered, self._offered = self._offered, None
+        if offered is not None:
+            synthesizer, stats, seconds = offered
+            G = synthesizer.G
+            path.beside = Look.like(path.look.newest, stats, G.num_ws, G.img_resolution)
+            ws = ControlTrack(path.frame_rate, self.track.capacity)
+            ws.count = ws.first = self.track.count  # its first control frame is the path's next one
+            self._dissolve = _Dissolve((self.track.count + 1) / path.frame_rate, seconds, synthesizer, ws)
+
+    def _advance(self, ws: np.ndarray, cues: np.ndarray, limit: int) -> Iterator[Frame]:
+        if self._dissolve is not None and len(self.path.beside_ws):
+            self._dissolve.ws.extend(self.path.beside_ws)
+        yield from super()._advance(ws, cues, limit)
+
+    def _plan(self, t: float) -> Frame:
+        frame = super()._plan(t)
+        frame.synthesizer = self.synthesizer
+        d = self._dissolve
+        if d is not None and t >= d.start:
+            frame.alpha = smoothstep((t - d.start) / d.seconds)
+            frame.blend = Frame(frame.index, frame.time, d.ws.sample(min(t, d.ws.end_time)), synthesizer=d.synthesizer)
+        return frame
+
+
 class LivePlayer:
     """Shows the engine's newest frames until the user quits, the input fails or stop() is called."""
 
     def __init__(self, engine: Engine, source: DeviceSource, window: Window, frame_log: Path | None = None,
-                 stats: bool = False, reseed=None, stage=None) -> None:
+                 stats: bool = False, stage: StageLink | None = None, noise_mode: str = "const") -> None:
         self.engine, self.source, self.window = engine, source, window
-        self.stage = stage  # a StageLink: OSC / MIDI control (the analysis thread applies its values)
-        self.frame_log, self.stats_on, self.reseed = frame_log, stats, reseed
+        self.noise_mode = noise_mode  # of models switched to on stage
+        self.stage = stage or StageLink(Preset())  # keys, OSC, MIDI (the analysis thread applies their values)
+        self.frame_log, self.stats_on = frame_log, stats
         self.stopped_by: int | None = None
         self.shown = 0
         self.latencies: deque[float] = deque(maxlen=512)
@@ -73,17 +156,18 @@ class LivePlayer:
                     self.stats_on = not self.stats_on
                     if not self.stats_on:
                         self.window.set_overlay(None)
-                elif action == "seed" and self.reseed is not None:
+                elif action == "seed":
                     seed = int(self._seed_rng.integers(2**31))
-                    self.reseed(seed)
+                    self.stage.controls.set("seed", seed)  # as OSC would: it fades
                     log.info("new seed %d", seed)
-            if self.stage is not None:
-                for action in self.stage.actions():
-                    if action.name == "pause":
-                        log.info("pause is not available on live input")
+            for action in self.stage.actions():
+                if action.name == "model":
+                    self.switch_model(action.value)
+                elif action.name in ("pause", "next", "previous"):
+                    log.info("%s is not available on live input", action.name)
             frame = self.engine.take(float("inf"))
             if frame is not None:
-                self.window.show(frame.image)
+                self.window.show(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
                 self.window.swap()
                 self._shown(frame, time.monotonic())
             elif self.engine.ended:
@@ -93,9 +177,37 @@ class LivePlayer:
                 time.sleep(0.004)
         return 128 + self.stopped_by
 
+    def switch_model(self, checkpoint: str | None) -> None:
+        """Load `checkpoint` (None: the embedded network) in the background, then dissolve to it; a
+        checkpoint that fails to load is logged and the show goes on with the model it has."""
+        plan = self.engine.plan
+        if plan.switching:
+            log.info("model: a switch is still in progress; %s ignored", checkpoint or "default")
+            return
+        name = checkpoint or "the embedded network"
+        device = plan.synthesizer.device
+        seconds = self.stage.controls.state()["crossfade"]
+
+        def load() -> None:
+            torch.set_num_threads(1)  # beside synthesis and analysis, not instead of them
+            try:
+                G = load_generator(checkpoint, device)
+                synthesizer = Synthesizer(G, noise_mode=self.noise_mode, to_host=False)
+                stats = w_statistics(G)
+            except Exception as e:  # noqa: BLE001 - a bad file on stage is a log line, never the end of the show
+                log.warning("model: %s refused (%s)", name, e)
+                return
+            plan.offer(synthesizer, stats, seconds)
+            log.info("model: %s ready (%s), dissolving over %.1f s", name, G.source.describe(),
+                     max(seconds, MIN_VISUAL_CROSSFADE))
+
+        log.info("model: loading %s", name)
+        threading.Thread(target=load, name="lavlive-model", daemon=True).start()
+
     def _shown(self, frame: Frame, shown: float) -> None:
         self.shown += 1
         self._shown_times.append(shown)
+        self.stage.shown(frame.onset, frame.beats)
         captured = self.source.captured_at(round(frame.time * self.source.sample_rate))
         if captured is None:
             return
@@ -115,11 +227,10 @@ class LivePlayer:
 
     def _stats(self) -> None:
         now = time.monotonic()
-        if now < self._next_stats or not (self.stats_on or self.stage is not None):
+        if now < self._next_stats:
             return
         self._next_stats = now + STATS_EVERY
-        if self.stage is not None:
-            self.stage.send_state(recent_rate(self._shown_times))
+        self.stage.send_state(recent_rate(self._shown_times))
         if not self.stats_on:
             return
         line = self.stats_line()

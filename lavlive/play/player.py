@@ -17,7 +17,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +26,8 @@ import numpy as np
 
 from ..engine import Engine
 from ..errors import LavliveError
+from ..presets import Preset
+from ..stage.link import StageLink
 from .audio_out import AudioOutput
 from .playlist import Entry, Playlist
 from .setlist import Feeder, Preparer, SetlistPlan, Slot, Upcoming
@@ -46,7 +48,7 @@ class PlayOptions:
     frame_log: Path | None = None
     kiosk: bool = False
     synthesis_threads: int = 1
-    stage: object | None = None  # a StageLink: OSC / MIDI control
+    stage: StageLink = field(default_factory=lambda: StageLink(Preset()))  # keys, OSC and MIDI steer the look
 
 
 def recent_rate(times: deque[float], seconds: float = 2.0) -> float:
@@ -199,10 +201,12 @@ class Player:
                 self._act(action)
                 if self.show is not show:
                     break
-            if self.options.stage is not None:
-                for action in self.options.stage.actions():
-                    if action.name in ("next", "previous", "pause"):
-                        self._act(action.name)
+            for action in self.options.stage.actions():
+                if action.name in ("next", "previous", "pause"):
+                    self._act(action.name)
+                elif action.name == "model":
+                    log.info("model switching on stage is for lavlive live; in play, give tracks a model in a "
+                             "TOML playlist")
             if self.show is not show:
                 continue
             if not show.running and (show.engine.next_time is not None or show.feeder.finished):
@@ -277,8 +281,7 @@ class Player:
                 self.window.set_overlay(None)
         elif action == "seed":
             seed = int(self._seed_rng.integers(2**31))
-            self.preparer.settings.seed = seed
-            show.plan.reseed(seed)
+            self.options.stage.controls.set("seed", seed)  # as OSC would: it fades, and later tracks get it too
             log.info("new seed %d", seed)
 
     # -- reporting ---------------------------------------------------------------------------
@@ -289,6 +292,7 @@ class Player:
         self.shown += 1
         self._offsets.append(offset)
         self._shown_times.append(time.monotonic())
+        self.options.stage.shown(frame.onset, frame.beats)
         if self._frame_log is not None:
             now = show.sounding()
             self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
@@ -323,11 +327,10 @@ class Player:
 
     def _stats(self, show: Show) -> None:
         now = time.monotonic()
-        if now < self._next_stats or not show.running or not (self.stats_on or self.options.stage is not None):
+        if now < self._next_stats or not show.running:
             return
         self._next_stats = now + STATS_EVERY
-        if self.options.stage is not None:
-            self.options.stage.send_state(self._fps())
+        self.options.stage.send_state(self._fps())
         if not self.stats_on:
             return
         line = self.stats_line(show)

@@ -37,6 +37,7 @@ from ..errors import LavliveError
 from ..frames import Synthesizer
 from ..generator import Generator, load_generator
 from ..lav.control import ControlPath
+from ..lav.look import smoothstep
 from ..lav.timeline import ControlTrack, frame_time
 from ..presets import load_preset
 from .audio_out import AudioOutput
@@ -75,7 +76,6 @@ class Track:
     preset: str
     audio: Iterator[np.ndarray] | None  # [channels, n] blocks at the device rate, first block already decoded
     duration: float | None
-    seed: int  # of the projections
 
     def release(self) -> None:
         """Drop what only playing needs (the control path holds an encoder): a kiosk runs for months."""
@@ -104,7 +104,7 @@ class Settings:
     encoder_weights: str | None = None
     download: bool = False
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    seed: int | None = None  # overrides every preset's modulation.seed (the 'r' key sets it)
+    seed: int | None = None  # overrides every preset's modulation.seed (--seed)
     noise_mode: str | None = None
 
 
@@ -164,7 +164,7 @@ class Preparer:
             self._notified = True
             log.info("%s", notice)
         return Track(entry, position, model, path, preset_name or "default", itertools.chain([first], blocks),
-                     source.duration, preset.modulation.seed)
+                     source.duration)
 
 
 def _fades(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -295,11 +295,12 @@ class Feeder:
 
 
 class TrackVisuals:
-    """One track's control path run over its audio at the encoder's rate; ws at any local time."""
+    """One track's control path run over its audio at the encoder's rate; ws and cues at any local time."""
 
     def __init__(self, track: Track) -> None:
         self.track = track
         self.control = ControlTrack(track.path.frame_rate, capacity=int(track.path.frame_rate * 4) + 4)
+        self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # onset, beats
         self.source: Iterator[np.ndarray] | None = None
         self.done = False
 
@@ -309,28 +310,27 @@ class TrackVisuals:
         return iter(FileSource(entry.path, rate, path.encoder.channels, block_size=int(ANALYSIS_BLOCK_SECONDS * rate),
                                start=entry.start, duration=entry.duration))
 
-    def ws_at(self, t: float) -> np.ndarray:
-        """ws at `t` seconds into the track, clamped to its first and last control frames."""
+    def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """ws and cues (onset, beats so far) at `t` seconds into the track, clamped to its first and last
+        control frames."""
         while not self.done and (self.control.count == 0 or self.control.end_time < t):
             try:
                 if self.source is None:
                     self.source = self._open()
                 block = next(self.source, None)
-                ws = self.track.path.flush() if block is None else self.track.path.push(block)
+                path = self.track.path
+                ws = path.flush() if block is None else path.push(block)
                 self.done = block is None
             except Exception as e:  # noqa: BLE001 - a damaged (or vanished) file freezes its picture; the show goes on
                 log.warning("%s: analysis stopped (%s)", self.track.entry.path, e)
                 self.done = True
                 continue
             self.control.extend(ws)
+            self.cues.extend(path.cues)
         if self.control.count == 0:
-            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32)
-        return self.control.sample(min(max(t, self.control.first / self.control.frame_rate), self.control.end_time))
-
-
-def _smoothstep(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3 - 2 * x)
+            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32), np.zeros(2)
+        t = min(max(t, self.control.first / self.control.frame_rate), self.control.end_time)
+        return self.control.sample(t), self.cues.sample(t)
 
 
 class SetlistPlan:
@@ -338,10 +338,11 @@ class SetlistPlan:
 
     def __init__(self, feeder: Feeder, fps: Fraction, stage=None) -> None:
         self.feeder, self.fps = feeder, Fraction(fps)
-        self.stage = stage  # a StageLink (OSC/MIDI), applied to the paths on screen before each frame
+        self.stage = stage  # a StageLink (keys, OSC, MIDI), applied to the paths on screen before each frame
         self.rate = feeder.rate
         self._visuals: dict[int, TrackVisuals] = {}  # by slot number
-        self.seed: int | None = None  # set by the 'new seed' key; tracks prepared before it get it too
+        self._beats_before = 0  # beats counted in tracks that have left the screen
+        self._beats = 0  # beats counted up to the last frame
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -350,24 +351,10 @@ class SetlistPlan:
     def visuals(self, k: int) -> TrackVisuals:
         if k not in self._visuals:
             track = self.feeder.slots[k].track
-            if self.seed is not None and track.seed != self.seed:
-                self._reseed(track, self.seed)
             if self.stage is not None and track.path is not None:
-                self.stage.apply_to([], new=[track.path])
+                self.stage.catch_up(track.path)  # a seed or values set on stage before this track began
             self._visuals[k] = TrackVisuals(track)
         return self._visuals[k]
-
-    def reseed(self, seed: int) -> None:
-        """New projections for the tracks on screen and those to come (called from the main thread)."""
-        self.seed = seed
-        for v in list(self._visuals.values()):
-            self._reseed(v.track, seed)
-
-    @staticmethod
-    def _reseed(track: Track, seed: int) -> None:
-        if track.path is not None:
-            track.path.mapper.reseed(seed)
-            track.seed = seed
 
     def __iter__(self) -> Iterator[Frame]:
         torch.set_num_threads(1)
@@ -389,6 +376,7 @@ class SetlistPlan:
                 self._visuals.pop(current, None)
                 slots[current].track.release()
                 current += 1
+                self._beats_before = self._beats
             if self.stage is not None:
                 self.stage.apply_to([v.track.path for v in list(self._visuals.values()) if v.track.path is not None])
             yield self._frame(i, t, current)
@@ -401,20 +389,22 @@ class SetlistPlan:
         start = slots[k + 1].start / self.rate
         return start, max(slots[k].end / self.rate, start + MIN_VISUAL_CROSSFADE)
 
-    def _local(self, k: int, t: float) -> tuple[Track, np.ndarray]:
+    def _local(self, k: int, t: float) -> tuple[Track, np.ndarray, np.ndarray]:
         slot = self.feeder.slots[k]
-        return slot.track, self.visuals(k).ws_at(t - slot.start / self.rate)
+        return slot.track, *self.visuals(k).at(t - slot.start / self.rate)
 
     def _frame(self, i: int, t: float, k: int) -> Frame:
         slots = self.feeder.slots
-        track, ws = self._local(k, t)
+        track, ws, (onset, beats) = self._local(k, t)
+        self._beats = self._beats_before + int(beats)
+        cues = dict(onset=float(onset), beats=self._beats)
         if k + 1 < len(slots) and t >= (fade := self._fade(k))[0]:
             lo, hi = fade
-            alpha = _smoothstep((t - lo) / (hi - lo))
-            nxt, ws_next = self._local(k + 1, t)
+            alpha = smoothstep((t - lo) / (hi - lo))
+            nxt, ws_next, _ = self._local(k + 1, t)
             if nxt.model is track.model:  # same model: crossfade in W
                 ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
             else:  # another model: both pictures, dissolved in the window
                 return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha,
-                             blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer))
-        return Frame(i, t, ws, synthesizer=track.model.synthesizer)
+                             blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer), **cues)
+        return Frame(i, t, ws, synthesizer=track.model.synthesizer, **cues)

@@ -36,12 +36,14 @@ class StageLink:
     """OSC / MIDI inputs (any or none), their controls, and what has been set through them."""
 
     def __init__(self, preset: Preset, osc: str | None = None, osc_send: str | None = None,
-                 midi_map: str | None = None, midi_port: str | None = None) -> None:
+                 midi_map: str | None = None, midi_port: str | None = None, crossfade: float = 0.0,
+                 on_beat: bool = False) -> None:
         from . import MidiInput, OscServer, OscState, load_midi_map  # only when a command uses stage control
 
-        self.controls = StageControls(preset)
+        self.controls = StageControls(preset, crossfade, on_beat)
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
         self._lock = threading.Lock()
+        self._beats = 0  # beats counted up to the frame last shown
         self.osc = self.state_out = self.midi = None
         try:
             if osc is not None:
@@ -56,18 +58,23 @@ class StageLink:
             self.close()
             raise
 
-    def apply_to(self, paths: list[ControlPath], new: list[ControlPath] = ()) -> None:
-        """Analysis thread: pending changes to every running path; everything set so far to new ones."""
+    def apply_to(self, paths: list[ControlPath]) -> None:
+        """Analysis thread: pending changes to every running path (a seed or preset switch fades over the
+        current crossfade)."""
         changes = self.controls.take()
         with self._lock:
             self.values.update(changes)
-            values = dict(self.values)
-        for path in new:
-            if values:
-                apply(values, path)
         if changes:
+            state = self.controls.state()
             for path in paths:
-                apply(changes, path)
+                apply(changes, path, state["crossfade"], bool(state["crossfade/beat"]))
+
+    def catch_up(self, path: ControlPath) -> None:
+        """Analysis thread: everything set so far, at once, to a path that starts now (the next track)."""
+        with self._lock:
+            values = dict(self.values)
+        if values:
+            apply(values, path)
 
     def actions(self) -> list[Action]:
         """Main thread: triggers to carry out (a preset switch is turned into its values here)."""
@@ -78,11 +85,18 @@ class StageLink:
                 self.controls.reset(action.value)
                 with self._lock:
                     self.values.update(values)
-                for name, value in values.items():
-                    self.controls.set(name, value)
+                self.controls.set_many(values)
                 log.info("preset: %s", action.value.name)
             out.append(action)
         return out
+
+    def shown(self, onset: float, beats: int) -> None:
+        """Main thread, per frame on screen: /lavlive/onset, and /lavlive/beat when a beat came on screen."""
+        if self.state_out is not None:
+            self.state_out.onset(onset)
+            if beats > self._beats:
+                self.state_out.beat()
+        self._beats = beats  # a new show counts from 0 again
 
     def send_state(self, fps: float) -> None:
         if self.state_out is not None:

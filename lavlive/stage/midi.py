@@ -42,7 +42,7 @@ from typing import Any
 
 from ..errors import LavliveError
 from ..presets import read_toml
-from .parameters import ACTIONS, PARAMETERS, PRESET, TRIGGER, StageControls, StageError, check
+from .parameters import ACTIONS, MODEL, PARAMETERS, PRESET, TRIGGER, StageControls, StageError, check
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +162,9 @@ def _binding(kind: str, entry: dict, where: str) -> Binding:
         if action not in allowed:
             raise MidiMapError(f"{where}: action = {action!r} is not one of {', '.join(allowed)}")
         value = entry.get("value")
-        if PARAMETERS[action].kind == PRESET:
+        if PARAMETERS[action].kind in (PRESET, MODEL):
             if value is None:
-                raise MidiMapError(f"{where}: key 'value' is missing (the preset to switch to)")
+                raise MidiMapError(f"{where}: key 'value' is missing (the {action} to switch to)")
             _checked(action, value, "value", where)
         elif value is not None:
             raise MidiMapError(f"{where}: value = {value!r} is not used by action '{action}'; remove it")
@@ -187,7 +187,7 @@ def _checked(name: str, value: Any, key: str, where: str) -> Any:
         checked = check(name, value)
     except StageError as e:
         raise MidiMapError(f"{where}: {key} refused ({str(e).removeprefix('stage: ')})") from None
-    return value if PARAMETERS[name].kind == PRESET else checked
+    return value if PARAMETERS[name].kind in (PRESET, MODEL) else checked  # names: checked again when pressed
 
 
 def _open(port: str | None, callback: Callable[[Any], None] | None = None) -> tuple[Any, str]:

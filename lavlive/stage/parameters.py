@@ -21,6 +21,7 @@ import numbers
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LavliveError
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLOAT, INT, TRIGGER, PRESET = "float", "int", "trigger", "preset"
+FLOAT, INT, TRIGGER, PRESET, MODEL = "float", "int", "trigger", "preset", "model"
+CHECKPOINT_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
 
 
 class StageError(LavliveError):
@@ -42,7 +44,7 @@ class StageError(LavliveError):
 class Parameter:
     name: str  # OSC-style: the part after /lavlive/
     field: str | None  # the preset field it sets ("modulation.y"); None: no preset field
-    kind: str  # FLOAT, INT, TRIGGER (fires, no value) or PRESET (a preset name or .toml path)
+    kind: str  # FLOAT, INT, TRIGGER (fires, no value), PRESET (a preset name or .toml path), MODEL (a checkpoint)
     range: tuple[float, float] | None  # inclusive; None for triggers and presets
     doc: str
     action: bool = False  # an event for the player (actions()), not a value for take()
@@ -66,9 +68,13 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
     _p("smoothing/fine", "smoothing.fine", FLOAT, "seconds averaged for the fine layers (texture, colour)"),
     _p("truncation", "synthesis.truncation_psi", FLOAT, "truncation psi: 0 the average image, 1 untruncated"),
     _p("seed", "modulation.seed", INT, "seed of the two random projections: another seed, another look"),
-    _p("crossfade", None, FLOAT, "seconds the player fades over on preset and seed switches", range=(0.0, 60.0)),
+    _p("crossfade", None, FLOAT, "seconds a preset or seed switch fades over in W (0: cut)", range=(0.0, 60.0)),
+    _p("crossfade/beat", None, INT, "1: preset and seed switches start fading on the next beat (waiting at most "
+       "2 s); 0: at once", range=(0, 1)),
     _p("preset", None, PRESET, "switch to a preset: built-in name or .toml path (loaded and checked here)",
        action=True),
+    _p("model", None, MODEL, "switch to another StyleGAN2 checkpoint (.pkl, .pt, .safetensors; 'default': the "
+       "embedded network): loaded in the background, then dissolved in over the crossfade (live)", action=True),
     _p("next", None, TRIGGER, "next track", action=True),
     _p("previous", None, TRIGGER, "previous track (restarts the track after its first seconds)", action=True),
     _p("pause", None, TRIGGER, "pause or resume", action=True),
@@ -78,7 +84,8 @@ ACTIONS = tuple(name for name, p in PARAMETERS.items() if p.action)
 
 @dataclass(frozen=True)
 class Action:
-    """An event for the player. value: the loaded `Preset` for 'preset', None for the triggers."""
+    """An event for the player. value: the loaded `Preset` for 'preset', the checkpoint path for 'model'
+    (None: the embedded network), None for the triggers."""
     name: str
     value: Any = None
 
@@ -92,8 +99,9 @@ def _fmt(value: Any) -> str:
 
 
 def check(name: str, value: Any = None) -> Any:
-    """The value as it will be used (int for seed, float for the rest, a `Preset` for 'preset', for
-    triggers True to fire and False for a button's release), or StageError with a one-line reason.
+    """The value as it will be used (int for seed, float for the rest, a `Preset` for 'preset', the resolved
+    checkpoint path for 'model' (None for 'default'), for triggers True to fire and False for a button's
+    release), or StageError with a one-line reason.
 
     Numbers may be ints or floats (OSC faders send float32 even for the seed, so an integral float is
     taken as the int); bools are refused for numbers. Triggers fire on no value, True or a non-zero number."""
@@ -106,6 +114,17 @@ def check(name: str, value: Any = None) -> Any:
         if isinstance(value, bool) or (_number(value) and math.isfinite(value)):
             return bool(value)
         raise StageError(f"stage: {name} = {_fmt(value)} should be nothing, a bool or a number (0 is ignored)")
+    if p.kind == MODEL:
+        if not isinstance(value, str) or not value.strip():
+            raise StageError(f"stage: model = {_fmt(value)} should be a checkpoint path or 'default'")
+        path = Path(value.strip()).expanduser()
+        if value.strip() == "default":
+            return None
+        if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+            raise StageError(f"stage: model = {value!r}: not a checkpoint ({', '.join(CHECKPOINT_SUFFIXES)})")
+        if not path.is_file():
+            raise StageError(f"stage: model = {value!r}: no such file")
+        return str(path.resolve())
     if p.kind == PRESET:
         if not isinstance(value, str) or not value.strip():
             raise StageError(f"stage: preset = {_fmt(value)} should be a preset name or a .toml path")
@@ -152,7 +171,7 @@ class StageControls:
     - `state()`: the current value of every parameter (last accepted, else the preset's) and the preset name.
     """
 
-    def __init__(self, preset: Preset | None = None, crossfade: float = 0.0) -> None:
+    def __init__(self, preset: Preset | None = None, crossfade: float = 0.0, on_beat: bool = False) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, Any] = {}
         self._actions: list[Action] = []
@@ -160,6 +179,7 @@ class StageControls:
         self._state: dict[str, Any] = {}
         self.reset(preset or Preset(), keep_pending=True)
         self._state["crossfade"] = check("crossfade", crossfade)
+        self._state["crossfade/beat"] = int(on_beat)
 
     def reset(self, preset: Preset, keep_pending: bool = False) -> None:
         """The player now shows `preset`: state() follows it, and changes still pending (meant for the
@@ -173,26 +193,37 @@ class StageControls:
     def set(self, name: str, value: Any = None) -> None:
         """Check and queue one change; StageError if refused. A trigger's 0 or False (a button's release)
         is accepted and ignored."""
-        value = check(name, value)
-        p = PARAMETERS[name]
-        if p.kind == TRIGGER:
-            if not value:
-                return
-            value = None
+        self.set_many({name: value})
+
+    def set_many(self, values: dict[str, Any]) -> None:
+        """Check every change, then queue them together (a preset switch: one `take` gets all of them);
+        StageError, and nothing queued, if one is refused."""
+        checked = {name: check(name, value) for name, value in values.items()}
+        accepted = []
         with self._lock:
-            if p.action:
-                self._actions.append(Action(name, value))
-                if p.kind == PRESET:
-                    self._state["preset"] = value.name
-            else:
-                self._pending[name] = value
-                self._state[name] = value
+            for name, value in checked.items():
+                p = PARAMETERS[name]
+                if p.kind == TRIGGER:
+                    if not value:
+                        continue
+                    value = None
+                if p.action:
+                    self._actions.append(Action(name, value))
+                    if p.kind == PRESET:
+                        self._state["preset"] = value.name
+                    elif p.kind == MODEL:
+                        self._state["model"] = value or "default"
+                else:
+                    self._pending[name] = value
+                    self._state[name] = value
+                accepted.append((name, value))
             subscribers = list(self._subscribers)
         for callback in subscribers:
-            try:
-                callback(name, value)
-            except Exception:
-                log.exception("stage: subscriber %r failed on %s", callback, name)
+            for name, value in accepted:
+                try:
+                    callback(name, value)
+                except Exception:
+                    log.exception("stage: subscriber %r failed on %s", callback, name)
 
     def take(self) -> dict[str, Any]:
         with self._lock:
@@ -218,15 +249,19 @@ class StageControls:
                 self._subscribers.remove(callback)
 
 
-def apply(changes: dict[str, Any], path: ControlPath) -> None:
+def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on_beat: bool = False) -> None:
     """Apply parameter changes (as `take` gives them) to a running control path, from the next block on.
 
-    Call it from the thread that pushes blocks into `path`, between two pushes. The mapper gets a new
-    settings object (the preset the path was built from is left as it was), a new seed gives new
-    projections at once (the running statistics carry on), and new smoothing windows keep the history
-    the smoother already holds. Actions and 'crossfade' are ignored here: they are the player's.
+    Call it from the thread that pushes blocks into `path`, between two pushes. Changes that set the seed
+    (a new seed, or a preset switch, which sets every value) fade from the look on screen to the new one
+    over `crossfade` seconds, from the next beat if `on_beat`; the rest take effect at once, like a fader.
+    The mapper gets a new settings object (the preset the path was built from is left as it was), and new
+    smoothing windows keep the history the smoother already holds. Actions, 'crossfade' and
+    'crossfade/beat' are ignored here: they are the player's.
     """
     checked = {name: check(name, value) for name, value in changes.items()}
+    if "seed" in checked:
+        path.crossfade(crossfade, on_beat)
     modulation: dict[str, Any] = {}
     smoothing: dict[str, float] = {}
     for name, value in checked.items():

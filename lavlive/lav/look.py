@@ -1,0 +1,123 @@
+"""The look: what a preset shapes once the audio is analysed, and crossfades between two looks.
+
+    embeddings, onset, chroma, level ─▶ LavMapper (w) ─▶ HierarchicalSmoother (ws)     one Look
+
+A preset or seed switch on stage must not cut: `Crossfade` pushes the outgoing look (or a crossfade
+still in progress) and the incoming one side by side on the same inputs, and moves ws from one to
+the other with a smoothstep over `seconds`, optionally starting on the next beat. Both keep
+running, so the incoming look's smoothing and statistics are warm when it takes over, and a frame
+moves at most 1.5 / (seconds · rate) of the distance between the two looks further than they move
+themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+
+from .mapping import LavMapper
+from .smoothing import HierarchicalSmoother
+from .statistics import WStatistics
+
+MAX_LOOKS = 4  # looks pushed at once in overlapping crossfades; beyond it a switch retargets the look fading in
+BEAT_WAIT_SECONDS = 2.0  # a crossfade waiting for a beat starts anyway after this long
+
+
+def smoothstep(x: float) -> float:
+    """0 → 1 with zero slope at both ends (steepest 1.5 in the middle): the shape of every fade here."""
+    x = min(1.0, max(0.0, x))
+    return x * x * (3 - 2 * x)
+
+
+class Look:
+    """A mapper and a smoother: control inputs → ws, with their running state."""
+
+    def __init__(self, mapper: LavMapper, smoother: HierarchicalSmoother) -> None:
+        self.mapper, self.smoother = mapper, smoother
+
+    @property
+    def newest(self) -> Look:
+        return self
+
+    def looks(self) -> int:
+        return 1
+
+    def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray, levels: np.ndarray,
+             beats: np.ndarray) -> np.ndarray:
+        return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))
+
+    @classmethod
+    def like(cls, look: Look, stats: WStatistics, num_ws: int, img_resolution: int) -> Look:
+        """`look`'s settings and running statistics, for another generator (a model switch on stage). Its
+        smoothing starts empty: the new model has no past."""
+        m, s = look.mapper, look.smoother
+        mapper = LavMapper(stats, m.settings, m.frame_rate, m.truncation_psi, m.emb_dim)
+        mapper.adopt_statistics(m)
+        seconds = dict(zip(("coarse", "middle", "fine"), (n / s.frame_rate for n in s.windows)))
+        smoother = HierarchicalSmoother(num_ws, img_resolution, dataclasses.replace(s.settings, **seconds),
+                                        s.frame_rate, w_dim=stats.z_mean.shape[0])
+        return cls(mapper, smoother)
+
+    def copy(self) -> Look:
+        """An independent look in the same state (changing one leaves the other as it was)."""
+        mapper = copy.copy(self.mapper)
+        mapper.mean, mapper.var = self.mapper.mean.copy(), self.mapper.var.copy()
+        mapper.x_mean, mapper.x_cov = self.mapper.x_mean.copy(), self.mapper.x_cov.copy()
+        smoother = copy.copy(self.smoother)
+        smoother.ring, smoother.windows = self.smoother.ring.copy(), list(self.smoother.windows)
+        return Look(mapper, smoother)
+
+
+class Crossfade:
+    """From `old` (a Look or a Crossfade in progress) to `new` over `seconds` of control frames."""
+
+    def __init__(self, old: Look | Crossfade, new: Look, seconds: float, frame_rate: float,
+                 on_beat: bool = False) -> None:
+        self.old, self.new = old, new
+        self.frames = max(1, round(seconds * frame_rate))
+        self.wait = round(BEAT_WAIT_SECONDS * frame_rate) if on_beat else 0  # frames to wait at most for a beat
+        self.count = 0  # control frames pushed
+        self.start: int | None = None if on_beat else 0  # frame the ramp starts at
+
+    @property
+    def newest(self) -> Look:
+        return self.new
+
+    @property
+    def finished(self) -> bool:
+        return self.start is not None and self.count >= self.start + self.frames
+
+    def looks(self) -> int:
+        return self.old.looks() + 1
+
+    def weights(self, beats: np.ndarray) -> np.ndarray:
+        """The incoming look's weight for the next len(beats) frames (smoothstep of the ramp)."""
+        alpha = np.empty(len(beats))
+        for t, beat in enumerate(beats):
+            if self.start is None and (beat or self.count >= self.wait):
+                self.start = self.count
+            alpha[t] = 0.0 if self.start is None else smoothstep((self.count - self.start + 1) / self.frames)
+            self.count += 1
+        return alpha
+
+    def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray, levels: np.ndarray,
+             beats: np.ndarray) -> np.ndarray:
+        alpha = self.weights(beats)[:, None, None].astype(np.float32)
+        ws_new = self.new.push(emb, onset, chroma, levels, beats)
+        ws_old = self.old.push(emb, onset, chroma, levels, beats)
+        if isinstance(self.old, Crossfade) and self.old.finished:
+            self.old = self.old.new
+        return (1 - alpha) * ws_old + alpha * ws_new
+
+
+def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_beat: bool) -> Look | Crossfade:
+    """A crossfade from `current` to a copy of its newest look, for the caller to change (`newest`); that
+    copy alone when seconds is 0. With MAX_LOOKS looks running (switches faster than their fades), the
+    look fading in is changed instead: it moves the picture by its weight so far, a small step."""
+    if seconds <= 0:
+        return current.newest.copy()
+    if current.looks() >= MAX_LOOKS:
+        return current
+    return Crossfade(current, current.newest.copy(), seconds, frame_rate, on_beat)
