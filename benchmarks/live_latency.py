@@ -12,7 +12,8 @@ the compute time.
 --end-to-end runs `lavlive live` (a random network of the default architecture at --resolution)
 on a real loopback: a demo track played into PulseAudio's null sink is captured from its monitor,
 in a window on Xvfb (both started if none runs), and reads its frame log: per shown frame, when
-its audio was captured, its ws known, its picture drawn and shown, on one clock.
+its audio was captured, its ws known, its picture drawn and shown, on one clock, and for each drum
+hit (a detected beat) the time from its capture to the first frame that shows it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def end_to_end(resolution: int, fps: int, device: str, seconds: float, block_ms:
         live.communicate(timeout=30)
         data = np.genfromtxt(log, delimiter=",", names=True)
     data = data[-int(len(data) * 0.7):]
+    first = (np.diff(data["beats"], prepend=data["beats"][0]) > 0) & ~np.isnan(data["beat_captured"])
     t = data["shown"]
     print(f"lavlive live, {resolution}×{resolution} on {device}, {fps} fps requested, {block_ms:g} ms blocks, "
           f"{os.cpu_count()} CPU cores: {(len(t) - 1) / (t[-1] - t[0]):.1f} frames/s shown")
@@ -68,6 +70,10 @@ def end_to_end(resolution: int, fps: int, device: str, seconds: float, block_ms:
                        ("display", "drawn", "shown"), ("end to end", "captured", "shown")):
         ms = (data[b] - data[a]) * 1000
         print(f"  {name:<24} median {np.median(ms):6.1f} ms  p95 {np.percentile(ms, 95):6.1f} ms  max {ms.max():6.1f} ms")
+    if first.any():  # a drum hit's capture to the first frame that shows its beat
+        ms = (data["shown"][first] - data["beat_captured"][first]) * 1000
+        print(f"  {'hit to picture':<24} median {np.median(ms):6.1f} ms  p95 {np.percentile(ms, 95):6.1f} ms  "
+              f"max {ms.max():6.1f} ms  ({first.sum()} beats)")
 
 
 def main() -> None:

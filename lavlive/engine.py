@@ -48,6 +48,7 @@ class Frame:
     alpha: float = 0.0  # weight of `blend`
     onset: float = 0.0  # percussive onset strength at its time, in [0, 1]
     beats: int = 0  # beats detected up to its time (counting on through a show: a rise is a new beat)
+    beat_time: float | None = None  # audio time of the newest of those beats (live: click-to-picture latency)
     planned_at: float = 0.0  # time.monotonic() when its ws were known
     drawn_at: float = 0.0  # time.monotonic() when its picture was ready
 
@@ -114,7 +115,7 @@ class TrackPlan:
     def _plan(self, t: float) -> Frame:
         onset, beats = self.cues.sample(t)
         frame = Frame(self._next, frame_time(self._next, self.fps), self.track.sample(t), onset=float(onset),
-                      beats=int(beats))
+                      beats=int(beats), beat_time=self.path.beat_time(int(beats)))
         self._next += 1
         return frame
 

@@ -1,20 +1,22 @@
-"""`lavlive live` on a real loopback: music played into PulseAudio's null sink is captured from its
+"""`lavlive live` on a real loopback: clicks played into PulseAudio's null sink are captured from its
 monitor (the default input here) and visualised in a window on Xvfb; the frame log times each
-frame's stages on one clock: captured → planned (control path) → drawn (synthesis) → shown."""
+frame's stages on one clock, captured → planned (control path) → drawn (synthesis) → shown, and
+marks the first frame that shows each click (a new beat), which gives click-to-picture latency."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from pythonosc.udp_client import SimpleUDPClient
 
-from lavlive.audio.demo import demo_track, write_wav
+from lavlive.audio.demo import write_wav
 from lavlive.generator import Generator, GeneratorConfig, save_generator
 
 
@@ -22,7 +24,8 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     torch.manual_seed(64)
     save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=64, channel_base=1024,
                                              channel_max=64, mapping_layers=2)).eval(), tmp_path / "tiny.pt")
-    write_wav(tmp_path / "music.wav", demo_track(8.0, 44100), 44100)
+    clicks = 0.5 * np.arange(1, 16)  # a click every 0.5 s for 8 s
+    write_wav(tmp_path / "clicks.wav", click_track(8.0, clicks, 44100), 44100)
     log_path = tmp_path / "frames.csv"
     live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(tmp_path / "tiny.pt"),
                              "--fps", "15", "--size", "320x240", "--frame-log", str(log_path)],
@@ -33,7 +36,7 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
         while (not log_path.exists() or log_path.stat().st_size < 200) and time.monotonic() < deadline:
             assert live.poll() is None, live.communicate()[0]
             time.sleep(0.2)
-        subprocess.run(["paplay", str(tmp_path / "music.wav")], timeout=60, check=True)
+        subprocess.run(["paplay", str(tmp_path / "clicks.wav")], timeout=60, check=True)
     finally:
         start = time.monotonic()
         live.send_signal(signal.SIGTERM)
@@ -43,7 +46,7 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     assert "lookahead" in out  # the latency the control path adds is reported at start
 
     data = np.genfromtxt(log_path, delimiter=",", names=True)
-    playing = data[-int(len(data) * 0.6):]  # while the music played, after the start-up
+    playing = data[-int(len(data) * 0.6):]  # while the clicks played, after the start-up
     assert len(playing) > 40, out
     captured, planned, drawn, shown = (playing[k] for k in ("captured", "planned", "drawn", "shown"))
     assert np.all(captured < planned) and np.all(planned <= drawn) and np.all(drawn <= shown)
@@ -57,3 +60,66 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     assert stages["control path"] >= 60
     assert np.percentile(latency, 95) < 1000
     assert np.all(np.diff(playing["index"]) > 0)
+
+    # Each click, seen: the first frame with a new beat; from the click's capture to that frame on screen.
+    first = (np.diff(data["beats"], prepend=0) > 0) & ~np.isnan(data["beat_captured"])
+    click = (data["shown"][first] - data["beat_captured"][first]) * 1000
+    print(f"click to picture ({first.sum()} of {len(clicks)} clicks): median {np.median(click):.0f} ms, "
+          f"p95 {np.percentile(click, 95):.0f} ms")
+    assert len(clicks) - 3 <= first.sum() <= len(clicks) + 1  # the capture starting may count as one
+    assert np.all(click >= 40) and np.percentile(click, 95) < 1000  # never before its input block is in
+
+
+def click_track(seconds: float, times: np.ndarray, rate: int) -> np.ndarray:
+    """Stereo [2, n]: a quiet noise floor with a 10 ms burst of loud noise at each time."""
+    rng = np.random.default_rng(0)
+    audio = 0.003 * rng.standard_normal(int(seconds * rate))
+    n = rate // 100
+    for t in times:
+        i = int(t * rate)
+        audio[i:i + n] += 0.8 * rng.standard_normal(n) * np.exp(-np.arange(n) / (n / 4))
+    return np.repeat(audio[None], 2, axis=0).astype(np.float32)
+
+
+def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path):
+    """/lavlive/model loads another network in the background while the first plays on, then the window
+    dissolves to it; a missing file is refused with a log line and changes nothing."""
+    for name, resolution, seed in (("first.pt", 64, 1), ("second.pt", 32, 2)):
+        torch.manual_seed(seed)
+        save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=resolution, channel_base=1024,
+                                                 channel_max=64, mapping_layers=2)).eval(), tmp_path / name)
+    write_wav(tmp_path / "clicks.wav", click_track(8.0, 0.5 * np.arange(1, 16), 44100), 44100)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "frames.csv"
+    live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(tmp_path / "first.pt"),
+                             "--fps", "15", "--size", "320x240", "--frame-log", str(log_path), "--osc", str(port),
+                             "--switch-fade", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 90
+        while (not log_path.exists() or log_path.stat().st_size < 200) and time.monotonic() < deadline:
+            assert live.poll() is None, live.communicate()[0]
+            time.sleep(0.2)
+        player = subprocess.Popen(["paplay", str(tmp_path / "clicks.wav")])
+        time.sleep(2.0)
+        osc = SimpleUDPClient("127.0.0.1", port)
+        osc.send_message("/lavlive/model", str(tmp_path / "missing.pt"))
+        osc.send_message("/lavlive/model", str(tmp_path / "second.pt"))
+        player.wait(timeout=60)
+    finally:
+        live.send_signal(signal.SIGTERM)
+        out, _ = live.communicate(timeout=30)
+    assert live.returncode == 128 + signal.SIGTERM, out
+    assert "missing.pt': no such file" in out and "second.pt" in out and "dissolving over 1.0 s" in out, out
+
+    data = np.genfromtxt(log_path, delimiter=",", names=True)
+    dissolve = data["dissolve"]
+    during = np.flatnonzero(dissolve > 0)
+    assert len(during) >= 5, out  # about a second of frames at the rate this machine draws two models
+    assert np.all(np.diff(dissolve[during]) > 0) and dissolve[during[-1]] > 0.7  # rising, to the new picture
+    assert during[-1] < len(data) - 10 and np.all(dissolve[during[-1] + 1:] == 0)  # then the new model alone
+    assert np.all(np.diff(during) == 1)  # one dissolve, no frame left out of it
+    playing = data["shown"][data["shown"] > data["shown"][0] + 2.0]
+    assert np.diff(playing).max() < 0.5  # the picture never stalled, loading included

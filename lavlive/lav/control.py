@@ -19,6 +19,8 @@ is dissolved in (live), its look runs `beside` on the same analysis and leaves i
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from ..audio.encodec_stream import load_encoder
@@ -52,6 +54,7 @@ class ControlPath:
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0]))
         self.beats = BeatDetector(self.frame_rate)
         self.cues = np.zeros((0, 2), np.float32)  # [k, (onset, beats so far)] for the frames last emitted
+        self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
         self.beside: Look | None = None  # another model's look, run on the same analysis (a model switch)
         self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
         self.lookahead = max(encoder.lookahead + 1 / self.frame_rate,
@@ -71,6 +74,11 @@ class ControlPath:
     @property
     def smoother(self) -> HierarchicalSmoother:
         return self.look.newest.smoother
+
+    def beat_time(self, number: int) -> float | None:
+        """Audio time (s) of beat `number` (counting from 1), while it is among the latest 32; else None."""
+        age = self.beats.count - number  # 0: the newest
+        return self._beat_times[-1 - age] if 0 <= age < len(self._beat_times) and number > 0 else None
 
     def crossfade(self, seconds: float, on_beat: bool = False) -> None:
         """From the next push on, fade over `seconds` (after the next beat if on_beat) from the look now
@@ -146,6 +154,7 @@ class ControlPath:
         self._drop_features_before(self._next_emb / self.frame_rate)
         before = self.beats.count
         beats = self.beats.push(onset)
+        self._beat_times.extend(t[beats])
         self.cues = np.stack([onset, before + np.cumsum(beats)], axis=1).astype(np.float32)
         ws = self.look.push(emb, onset, chroma, levels, beats)
         if self.beside is not None:

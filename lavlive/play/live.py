@@ -9,6 +9,9 @@ of its stages, measured on one monotonic clock:
     planned   its ws were known (the block arrived and went through the control path)
     drawn     synthesis finished its picture
     shown     the buffer swap returned
+    beat_captured  the newest beat in its audio (`beats` counts them) reached the sound card: on the first
+              frame of a new beat, shown − beat_captured is the click-to-picture latency
+    dissolve  the weight of the model switched to, while a switch dissolves (else 0)
 
 Switching model on stage (/lavlive/model) must not stall the picture: the checkpoint is loaded and
 its statistics computed in a background thread while the old model plays on; then its look joins
@@ -137,7 +140,7 @@ class LivePlayer:
     def run(self) -> int:
         if self.frame_log is not None:
             self._log = open(self.frame_log, "w", encoding="utf-8", buffering=1)
-            self._log.write("index,time,captured,planned,drawn,shown,latency\n")
+            self._log.write("index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve\n")
         try:
             return self._loop()
         finally:
@@ -214,8 +217,12 @@ class LivePlayer:
         latency = shown - captured
         self.latencies.append(latency)
         if self._log is not None:
+            beat = frame.beat_time
+            if beat is not None:
+                beat = self.source.captured_at(round(beat * self.source.sample_rate))
             self._log.write(f"{frame.index},{frame.time:.6f},{captured:.6f},{frame.planned_at:.6f},"
-                            f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f}\n")
+                            f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
+                            f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}\n")
 
     def stats_line(self) -> str:
         fps = recent_rate(self._shown_times)
