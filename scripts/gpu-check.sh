@@ -13,7 +13,7 @@ timeout 100 "$py" benchmarks/synthesis.py --device cuda --min-seconds 2
 timeout 100 "$py" benchmarks/render.py --device cuda --seconds 20 --rounds 2 --skip-memory
 if command -v Xvfb >/dev/null && command -v pulseaudio >/dev/null; then
   timeout 90 "$py" benchmarks/play.py --device cuda --resolutions 256 1024 --seconds 15
-  timeout 60 "$py" benchmarks/live_latency.py --end-to-end --device cuda --resolution 1024 --fps 30 --block-ms 20
+  timeout 60 "$py" benchmarks/live_latency.py --end-to-end --device cuda --resolution 1024 --fps 30 --block-ms 20 --seconds 20
 else
   echo "play and live benchmarks skipped: Xvfb or PulseAudio is not installed here (bash scripts/setup.sh --test)"
 fi

@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
     p.add_argument("--frame-log", default=None, metavar="CSV",
-                   help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown")
+                   help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown; "
+                        "its beat count and when the newest beat was captured; a model switch's dissolve weight")
     add_stage_options(p)
     p.set_defaults(run=run)
 

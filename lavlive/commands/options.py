@@ -62,7 +62,8 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
                    help="listen for OSC control (/lavlive/y 1.5, /lavlive/preset pulse, /lavlive/next, ...) on this "
                         "UDP port, on 127.0.0.1 unless a HOST is given (e.g. 0.0.0.0:9000)")
     p.add_argument("--osc-send", metavar="[HOST:]PORT", default=None,
-                   help="send the state (/lavlive/state/..., /lavlive/fps) to this OSC target once a second")
+                   help="send the state (/lavlive/state/..., /lavlive/fps) to this OSC target once a second, "
+                        "/lavlive/onset with every frame shown and /lavlive/beat when a beat reaches the screen")
     p.add_argument("--midi-map", metavar="TOML", default=None,
                    help="map MIDI controls to parameters (see presets/midi/example.toml); no device: a notice")
     p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")

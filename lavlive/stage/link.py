@@ -1,9 +1,10 @@
-"""The stage inputs a command asked for (OSC in and out, MIDI), feeding one StageControls, and the
-bridge from them to the control paths that are running.
+"""The stage inputs of a show (the player's keys, and the OSC in and out and MIDI a command asked
+for), feeding one StageControls, and the bridge from them to the control paths that are running.
 
 Input threads only queue changes; the analysis thread calls `apply_to(paths)` before it pushes
-audio, so a change takes effect on the next block. Every value set so far is remembered, so a
-path that starts later (the next track of a playlist) gets the same look.
+audio, so a change takes effect on the next block (a new seed or preset fading in over the
+crossfade). Every value set so far is remembered, so a path that starts later (the next track of
+a playlist) gets the same look at once (`catch_up`). What the show does goes back out over OSC.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> t
 
 
 class StageLink:
-    """OSC / MIDI inputs (any or none), their controls, and what has been set through them."""
+    """Keys, OSC and MIDI inputs (any or none), their controls, and what has been set through them."""
 
     def __init__(self, preset: Preset, osc: str | None = None, osc_send: str | None = None,
                  midi_map: str | None = None, midi_port: str | None = None, crossfade: float = 0.0,
                  on_beat: bool = False) -> None:
-        from . import MidiInput, OscServer, OscState, load_midi_map  # only when a command uses stage control
+        from . import MidiInput, OscServer, OscState, load_midi_map  # python-osc and mido: only once a show starts
 
         self.controls = StageControls(preset, crossfade, on_beat)
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
