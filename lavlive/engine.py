@@ -107,10 +107,14 @@ class TrackPlan:
         that frames still to be planned need."""
         step = max(1, self.track.capacity // 2)
         for i in range(0, len(ws), step):
-            self.track.extend(ws[i:i + step])
-            self.cues.extend(cues[i:i + step])
+            self._extend(slice(i, i + step), ws, cues)
             while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
                 yield self._plan(frame_time(self._next, self.fps))
+
+    def _extend(self, part: slice, ws: np.ndarray, cues: np.ndarray) -> None:
+        """Add `part` of the control frames the path just emitted to the tracks frames are read from."""
+        self.track.extend(ws[part])
+        self.cues.extend(cues[part])
 
     def _plan(self, t: float) -> Frame:
         onset, beats = self.cues.sample(t)

@@ -16,7 +16,7 @@ from lavlive.audio.demo import demo_track
 from lavlive.engine import TrackPlan
 from lavlive.lav.beats import BeatDetector
 from lavlive.lav.control import ControlPath
-from lavlive.lav.look import MAX_LOOKS, Crossfade, Look
+from lavlive.lav.look import MAX_LOOKS, Crossfade, Look, fade_to
 from lavlive.presets import load_preset
 from lavlive.stage import apply, preset_values
 from lavlive.stage.link import StageLink
@@ -137,6 +137,26 @@ def test_switches_in_quick_succession_stay_continuous_and_bounded(tiny_generator
     assert steps(ws)[first - 1:].max() <= 1.1 * steps(old)[first - 1:len(ws) - 1].max()  # no step beyond the music's own
 
 
+@pytest.mark.parametrize("progress, ends_oldest", [((19, 18, 17), True), ((3, 2, 1), False)])
+def test_at_the_cap_a_switch_takes_the_smaller_step(tiny_generator, progress, ends_oldest):
+    """With MAX_LOOKS running, a fourth switch late in three 20-frame fades (weights 0.99, 0.97, 0.94) ends
+    the oldest fade on its heavier side instead of retargeting the look fading in (nearly a cut); early
+    in them (0.03, 0.01, 0.0) retargeting that look moves the picture least."""
+    base = fresh(tiny_generator).look
+    look, incoming = base, []
+    for frames in progress:  # oldest first
+        incoming.append(look.newest.copy())
+        look = Crossfade(look, incoming[-1], seconds=20 / 75, frame_rate=75)
+        look.count = frames
+    assert look.looks() == MAX_LOOKS
+    after = fade_to(look, 20 / 75, 75, on_beat=False)
+    if ends_oldest:
+        assert isinstance(after, Crossfade) and after.old is look and look.looks() == MAX_LOOKS - 1
+        assert look.old.old is incoming[0]  # the oldest fade became its incoming look
+    else:
+        assert after is look and look.looks() == MAX_LOOKS
+
+
 def test_a_new_seed_starts_with_the_statistics_it_would_have_had(tiny_generator, music):
     """The mapper keeps the embedding's statistics, so new projections need no warm-up: after a cut to
     another seed, w is what a path with that seed from the start gives (up to the smoothing's memory)."""
@@ -230,7 +250,10 @@ def test_a_model_switch_dissolves_to_the_new_model_then_hands_over(tiny_generato
         frames.append(frame)
         if frame.index == 45:  # at 1.5 s, a model is ready
             plan.offer(new_synth, sample_statistics(other, samples=500), seconds=1.0)
+        if frame.index == 60:  # a fader moves during the dissolve: the new model keeps it
+            link.controls.set("y", 2.5)
     link.close()
+    assert plan.path.mapper.settings.y == 2.5 and plan.path.beside is None
     assert len(frames) == 150
     before = [f for f in frames if f.blend is None and f.synthesizer is old_synth]
     during = [f for f in frames if f.blend is not None]

@@ -3,7 +3,8 @@
 A beat is a rising crossing of `threshold` by the percussive onset strength (which the features
 scale into [0, 1] against a decaying running peak, so a hit as loud as the recent ones is near 1),
 at least `refractory` seconds after the last beat. Causal and instant: no tempo model, so no
-lookahead and no prediction; a flam or a roll gives one beat per refractory period.
+lookahead and no prediction. A crossing inside the refractory period is dropped (a flam is one
+beat), and a roll that keeps the onset above the threshold is one beat until it falls back.
 """
 
 from __future__ import annotations

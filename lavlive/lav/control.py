@@ -53,9 +53,9 @@ class ControlPath:
             LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0]))
         self.beats = BeatDetector(self.frame_rate)
-        self.cues = np.zeros((0, 2), np.float32)  # [k, (onset, beats so far)] for the frames last emitted
+        self.cues = np.zeros((0, 2))  # [k, (onset, beats so far)] for the frames last emitted
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
-        self.beside: Look | None = None  # another model's look, run on the same analysis (a model switch)
+        self.beside: Look | Crossfade | None = None  # another model's look on the same analysis (a model switch)
         self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
         self.lookahead = max(encoder.lookahead + 1 / self.frame_rate,
                              self.features.lookahead + 1 / self.features.frame_rate)
@@ -82,8 +82,15 @@ class ControlPath:
 
     def crossfade(self, seconds: float, on_beat: bool = False) -> None:
         """From the next push on, fade over `seconds` (after the next beat if on_beat) from the look now
-        shown to a copy of it that `mapper` and `smoother` then give, for the caller to change; 0: cut."""
+        shown to a copy of it, for the caller to change (`changeable`); 0: cut. A model dissolving in
+        beside fades the same way."""
         self.look = fade_to(self.look, seconds, self.frame_rate, on_beat)
+        if self.beside is not None:
+            self.beside = fade_to(self.beside, seconds, self.frame_rate, on_beat)
+
+    def changeable(self) -> list[Look]:
+        """Where stage changes go: the look on screen (or fading in), and that of a model dissolving in."""
+        return [self.look.newest] + ([self.beside.newest] if self.beside is not None else [])
 
     @classmethod
     def for_generator(cls, G: Generator, preset: Preset, encoder_weights: str | None = None,
@@ -129,9 +136,10 @@ class ControlPath:
             self._feat = MusicFrames(f.start + drop, f.onset[drop:], f.onset_raw[drop:], f.chroma[drop:])
 
     def _no_frames(self) -> np.ndarray:
-        self.cues = np.zeros((0, 2), np.float32)
+        self.cues = np.zeros((0, 2))
         if self.beside is not None:
-            self.beside_ws = np.zeros((0, self.beside.smoother.num_ws, self.beside.smoother.w_dim), np.float32)
+            smoother = self.beside.newest.smoother
+            self.beside_ws = np.zeros((0, smoother.num_ws, smoother.w_dim), np.float32)
         return np.zeros((0, self.smoother.num_ws, self.smoother.w_dim), np.float32)
 
     def _emit(self, final: bool) -> np.ndarray:
@@ -155,10 +163,15 @@ class ControlPath:
         before = self.beats.count
         beats = self.beats.push(onset)
         self._beat_times.extend(t[beats])
-        self.cues = np.stack([onset, before + np.cumsum(beats)], axis=1).astype(np.float32)
+        self.cues = np.stack([onset, before + np.cumsum(beats)], axis=1)  # float64: exact counts for years
         ws = self.look.push(emb, onset, chroma, levels, beats)
+        self.look = _settled(self.look)
         if self.beside is not None:
             self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats)
-        if isinstance(self.look, Crossfade) and self.look.finished:
-            self.look = self.look.new
+            self.beside = _settled(self.beside)
         return ws
+
+
+def _settled(look: Look | Crossfade) -> Look | Crossfade:
+    """A finished crossfade is its new look."""
+    return look.new if isinstance(look, Crossfade) and look.finished else look

@@ -21,7 +21,7 @@ from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics
 
-MAX_LOOKS = 4  # looks pushed at once in overlapping crossfades; beyond it a switch retargets the look fading in
+MAX_LOOKS = 4  # looks pushed at once in overlapping crossfades (see fade_to for what happens beyond)
 BEAT_WAIT_SECONDS = 2.0  # a crossfade waiting for a beat starts anyway after this long
 
 
@@ -89,6 +89,11 @@ class Crossfade:
     def finished(self) -> bool:
         return self.start is not None and self.count >= self.start + self.frames
 
+    @property
+    def alpha(self) -> float:
+        """The incoming look's weight in the frame last pushed."""
+        return 0.0 if self.start is None else smoothstep((self.count - self.start) / self.frames)
+
     def looks(self) -> int:
         return self.old.looks() + 1
 
@@ -114,10 +119,32 @@ class Crossfade:
 
 def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_beat: bool) -> Look | Crossfade:
     """A crossfade from `current` to a copy of its newest look, for the caller to change (`newest`); that
-    copy alone when seconds is 0. With MAX_LOOKS looks running (switches faster than their fades), the
-    look fading in is changed instead: it moves the picture by its weight so far, a small step."""
+    copy alone when seconds is 0.
+
+    With MAX_LOOKS looks running (switches faster than their fades) one of two things gives way, whichever
+    moves the picture less: the look fading in is changed instead of a new one (a step of its weight so
+    far), or the oldest crossfade ends at once on its heavier side (a step of its lighter weight, times
+    the share the later fades leave it)."""
     if seconds <= 0:
         return current.newest.copy()
     if current.looks() >= MAX_LOOKS:
-        return current
+        fades = _crossfades(current)  # the newest first
+        oldest = fades[-1]
+        share = float(np.prod([1 - f.alpha for f in fades[:-1]]))
+        if fades[0].alpha <= share * min(oldest.alpha, 1 - oldest.alpha):
+            return current
+        heavier = oldest.new if oldest.alpha >= 0.5 else oldest.old
+        if len(fades) == 1:
+            current = heavier
+        else:
+            fades[-2].old = heavier
     return Crossfade(current, current.newest.copy(), seconds, frame_rate, on_beat)
+
+
+def _crossfades(look: Look | Crossfade) -> list[Crossfade]:
+    """The crossfades nested in `look`, from the outermost (the newest switch) in."""
+    fades = []
+    while isinstance(look, Crossfade):
+        fades.append(look)
+        look = look.old
+    return fades

@@ -98,7 +98,7 @@ class LavMapper:
         (self.p_a, self.p_b), self._new_projections = self._new_projections, None
         p = np.concatenate([self.p_a, self.p_b], axis=1)
         self.mean = p @ self.x_mean
-        self.var = np.maximum(np.einsum("ij,jk,ik->i", p, self.x_cov, p), 0.0)
+        self.var = np.maximum(((p @ self.x_cov) * p).sum(axis=1), 0.0)  # diag(P C Pᵀ)
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
              level_db: np.ndarray | None = None) -> np.ndarray:
@@ -122,7 +122,8 @@ class LavMapper:
             self.var = (1 - a) * (self.var + a * delta * delta)
             delta_x = x[t] - self.x_mean
             self.x_mean += a * delta_x
-            self.x_cov = (1 - a) * (self.x_cov + a * np.outer(delta_x, delta_x))
+            self.x_cov += a * np.outer(delta_x, delta_x)  # in place: this runs per frame on the live thread
+            self.x_cov *= 1 - a
             u_hat[t] = (u[t] - self.mean) / np.sqrt(self.var + EPS)
         g = (np.tanh(u_hat) + s.c * u_hat) * gate[:, None]
         chroma = np.maximum(np.asarray(chroma, np.float64), 0.0)

@@ -41,13 +41,13 @@ class ControlTrack:
     stays fixed however long the track.
     """
 
-    def __init__(self, frame_rate: float, capacity: int) -> None:
+    def __init__(self, frame_rate: float, capacity: int, start: int = 0) -> None:
         self.frame_rate = frame_rate
         self.capacity = capacity
         self._buffer: np.ndarray | None = None
         self._len = 0  # frames held, at the front of the buffer
-        self.first = 0  # stream index of the oldest frame held
-        self.count = 0  # control frames appended so far
+        self.first = start  # stream index of the oldest frame held
+        self.count = start  # stream index of the next frame (a track may join a stream late: `start`)
 
     @property
     def frames(self) -> np.ndarray:

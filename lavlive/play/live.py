@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -81,6 +81,7 @@ class LivePlan(TrackPlan):
 
     @property
     def switching(self) -> bool:
+        """A model was offered and has not taken over yet."""
         return self._dissolve is not None or self._offered is not None
 
     def _between_blocks(self, path: ControlPath) -> None:
@@ -96,15 +97,19 @@ class LivePlan(TrackPlan):
         if offered is not None:
             synthesizer, stats, seconds = offered
             G = synthesizer.G
-            path.beside = Look.like(path.look.newest, stats, G.num_ws, G.img_resolution)
-            ws = ControlTrack(path.frame_rate, self.track.capacity)
-            ws.count = ws.first = self.track.count  # its first control frame is the path's next one
-            self._dissolve = _Dissolve((self.track.count + 1) / path.frame_rate, seconds, synthesizer, ws)
+            try:
+                path.beside = Look.like(path.look.newest, stats, G.num_ws, G.img_resolution)
+            except Exception as e:  # noqa: BLE001 - a model that does not fit is a log line, not the end of the show
+                log.warning("model: %s refused (%s)", G.source.describe(), e)
+                return
+            start = self.track.count  # the path's next control frame is the new model's first
+            self._dissolve = _Dissolve((start + 1) / path.frame_rate, seconds, synthesizer,
+                                       ControlTrack(path.frame_rate, self.track.capacity, start))
 
-    def _advance(self, ws: np.ndarray, cues: np.ndarray, limit: int) -> Iterator[Frame]:
-        if self._dissolve is not None and len(self.path.beside_ws):
-            self._dissolve.ws.extend(self.path.beside_ws)
-        yield from super()._advance(ws, cues, limit)
+    def _extend(self, part: slice, ws: np.ndarray, cues: np.ndarray) -> None:
+        super()._extend(part, ws, cues)
+        if self._dissolve is not None:
+            self._dissolve.ws.extend(self.path.beside_ws[part])
 
     def _plan(self, t: float) -> Frame:
         frame = super()._plan(t)
@@ -123,6 +128,7 @@ class LivePlayer:
                  stats: bool = False, stage: StageLink | None = None, noise_mode: str = "const") -> None:
         self.engine, self.source, self.window = engine, source, window
         self.noise_mode = noise_mode  # of models switched to on stage
+        self._switching = threading.Event()  # a model is loading
         self.stage = stage or StageLink(Preset())  # keys, OSC, MIDI (the analysis thread applies their values)
         self.frame_log, self.stats_on = frame_log, stats
         self.stopped_by: int | None = None
@@ -184,9 +190,10 @@ class LivePlayer:
         """Load `checkpoint` (None: the embedded network) in the background, then dissolve to it; a
         checkpoint that fails to load is logged and the show goes on with the model it has."""
         plan = self.engine.plan
-        if plan.switching:
+        if self._switching.is_set() or plan.switching:
             log.info("model: a switch is still in progress; %s ignored", checkpoint or "default")
             return
+        self._switching.set()
         name = checkpoint or "the embedded network"
         device = plan.synthesizer.device
         seconds = self.stage.controls.state()["crossfade"]
@@ -197,10 +204,13 @@ class LivePlayer:
                 G = load_generator(checkpoint, device)
                 synthesizer = Synthesizer(G, noise_mode=self.noise_mode, to_host=False)
                 stats = w_statistics(G)
+                synthesizer(np.repeat(stats.w_avg[None, None], G.num_ws, axis=1).astype(np.float32))  # warm up here
             except Exception as e:  # noqa: BLE001 - a bad file on stage is a log line, never the end of the show
                 log.warning("model: %s refused (%s)", name, e)
+                self._switching.clear()
                 return
             plan.offer(synthesizer, stats, seconds)
+            self._switching.clear()  # from here plan.switching says it
             log.info("model: %s ready (%s), dissolving over %.1f s", name, G.source.describe(),
                      max(seconds, MIN_VISUAL_CROSSFADE))
 

@@ -341,7 +341,7 @@ class SetlistPlan:
         self.stage = stage  # a StageLink (keys, OSC, MIDI), applied to the paths on screen before each frame
         self.rate = feeder.rate
         self._visuals: dict[int, TrackVisuals] = {}  # by slot number
-        self._beats_before = 0  # beats counted in tracks that have left the screen
+        self._beats_before = 0  # added to the beats of the track on screen, so the count never jumps
         self._beats = 0  # beats counted up to the last frame
         self._stop = threading.Event()
 
@@ -376,7 +376,8 @@ class SetlistPlan:
                 self._visuals.pop(current, None)
                 slots[current].track.release()
                 current += 1
-                self._beats_before = self._beats
+                # The count carries on from the last frame: the new track's beats so far were in the fade.
+                self._beats_before = self._beats - int(self._local(current, t)[2][1])
             if self.stage is not None:
                 self.stage.apply_to([v.track.path for v in list(self._visuals.values()) if v.track.path is not None])
             yield self._frame(i, t, current)

@@ -262,23 +262,19 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
     checked = {name: check(name, value) for name, value in changes.items()}
     if "seed" in checked:
         path.crossfade(crossfade, on_beat)
-    modulation: dict[str, Any] = {}
-    smoothing: dict[str, float] = {}
+    sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}}
     for name, value in checked.items():
         field = PARAMETERS[name].field
-        if field is None:
-            continue
-        section, key = field.split(".")
-        if section == "modulation":
-            modulation[key] = value
-        elif section == "smoothing":
-            smoothing[key] = value
-        elif field == "synthesis.truncation_psi":
-            path.mapper.truncation_psi = value
-    if modulation:
-        path.mapper.update(**modulation)
-    if smoothing:
-        path.smoother.set_seconds(**smoothing)
+        if field is not None:
+            section, key = field.split(".")
+            sections[section][key] = value
+    for look in path.changeable():  # a model dissolving in beside gets the same changes
+        if "truncation_psi" in sections["synthesis"]:
+            look.mapper.truncation_psi = sections["synthesis"]["truncation_psi"]
+        if sections["modulation"]:
+            look.mapper.update(**sections["modulation"])
+        if sections["smoothing"]:
+            look.smoother.set_seconds(**sections["smoothing"])
 
 
 __all__ = ["ACTIONS", "PARAMETERS", "Action", "Parameter", "StageControls", "StageError", "apply", "check",
