@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,15 +28,8 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     clicks = 0.5 * np.arange(1, 16)  # a click every 0.5 s for 8 s
     write_wav(tmp_path / "clicks.wav", click_track(8.0, clicks, 44100), 44100)
     log_path = tmp_path / "frames.csv"
-    live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(tmp_path / "tiny.pt"),
-                             "--fps", "15", "--size", "320x240", "--frame-log", str(log_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    live = start_live(tmp_path / "tiny.pt", log_path)
     try:
-        deadline = time.monotonic() + 90
-        while (not log_path.exists() or log_path.stat().st_size < 200) and time.monotonic() < deadline:
-            assert live.poll() is None, live.communicate()[0]
-            time.sleep(0.2)
         subprocess.run(["paplay", str(tmp_path / "clicks.wav")], timeout=60, check=True)
     finally:
         start = time.monotonic()
@@ -70,6 +64,19 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     assert np.all(click >= 40) and np.percentile(click, 95) < 1000  # never before its input block is in
 
 
+def start_live(model: Path, log_path: Path, *options: str) -> subprocess.Popen:
+    """`lavlive live` at 15 fps in a small window, once its frame log shows frames (or 90 s have passed)."""
+    live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(model), "--fps", "15",
+                             "--size", "320x240", "--frame-log", str(log_path), *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 90
+    while (not log_path.exists() or log_path.stat().st_size < 200) and time.monotonic() < deadline:
+        assert live.poll() is None, live.communicate()[0]
+        time.sleep(0.2)
+    return live
+
+
 def click_track(seconds: float, times: np.ndarray, rate: int) -> np.ndarray:
     """Stereo [2, n]: a quiet noise floor with a 10 ms burst of loud noise at each time."""
     rng = np.random.default_rng(0)
@@ -93,15 +100,8 @@ def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log_path = tmp_path / "frames.csv"
-    live = subprocess.Popen([sys.executable, "-m", "lavlive", "live", "--model", str(tmp_path / "first.pt"),
-                             "--fps", "15", "--size", "320x240", "--frame-log", str(log_path), "--osc", str(port),
-                             "--switch-fade", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    live = start_live(tmp_path / "first.pt", log_path, "--osc", str(port), "--switch-fade", "1.0")
     try:
-        deadline = time.monotonic() + 90
-        while (not log_path.exists() or log_path.stat().st_size < 200) and time.monotonic() < deadline:
-            assert live.poll() is None, live.communicate()[0]
-            time.sleep(0.2)
         player = subprocess.Popen(["paplay", str(tmp_path / "clicks.wav")])
         time.sleep(2.0)
         osc = SimpleUDPClient("127.0.0.1", port)

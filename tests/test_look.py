@@ -266,3 +266,16 @@ def test_a_model_switch_dissolves_to_the_new_model_then_hands_over(tiny_generato
     assert frames[-1].ws.shape == (other.num_ws, other.w_dim) and after[0].blend is None
     moving = np.array([f.blend.ws for f in during] + [f.ws for f in after])
     assert steps(moving).min() > 0  # the new model moves with the music from its first frame
+
+
+def test_the_r_key_sets_a_new_seed_as_the_stage_would_so_it_fades(tiny_generator):
+    from lavlive.play.player import ViewKeys
+
+    link = StageLink(load_preset(None), crossfade=2.0)
+    keys = ViewKeys(window=None, stage=link, stats=False)
+    assert keys.handle("seed") and not keys.handle("pause")  # pause is each player's own
+    path = fresh(tiny_generator)
+    link.apply_to([path])
+    assert isinstance(path.look, Crossfade) and path.look.frames == round(2.0 * path.frame_rate)
+    assert path.mapper.settings.seed == link.controls.state()["seed"] != load_preset(None).modulation.seed
+    link.close()

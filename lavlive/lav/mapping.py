@@ -59,15 +59,15 @@ class LavMapper:
         self.truncation_psi = truncation_psi
         self.w_dim = stats.z_mean.shape[0]
         self.emb_dim = emb_dim
-        self.p_a, self.p_b = projections(settings.seed, self.w_dim, emb_dim)
-        self._new_projections: tuple[np.ndarray, np.ndarray] | None = None
+        self.projection = np.concatenate(projections(settings.seed, self.w_dim, emb_dim), axis=1)  # P = [P_a P_b]
+        self._new_projection: np.ndarray | None = None
         self.alpha = 1 - math.exp(-1 / (settings.standardise_seconds * frame_rate))
         self.reset()
 
     def reseed(self, seed: int) -> None:
         """New random projections from the next push on, with the statistics they would have had
         (see the module docstring). Thread-safe: the pair is swapped in as one by the thread that pushes."""
-        self._new_projections = projections(seed, self.w_dim, self.emb_dim)
+        self._new_projection = np.concatenate(projections(seed, self.w_dim, self.emb_dim), axis=1)
 
     def update(self, **changes: Any) -> None:
         """Change modulation settings live (stage control), from the next push on. The mapper gets its own
@@ -84,8 +84,7 @@ class LavMapper:
         """Carry on from `other`'s running statistics (another model's mapper, same encoder): a model
         switched in mid-set moves as if it had listened all along."""
         self.count, self.x_mean, self.x_cov = other.count, other.x_mean.copy(), other.x_cov.copy()
-        self._new_projections = (self.p_a, self.p_b)
-        self._swap_projections()
+        self._standardise_from_x()
 
     def reset(self) -> None:
         self.count = 0
@@ -94,22 +93,24 @@ class LavMapper:
         self.x_mean = np.zeros(2 * self.emb_dim)
         self.x_cov = np.zeros((2 * self.emb_dim, 2 * self.emb_dim))
 
-    def _swap_projections(self) -> None:
-        (self.p_a, self.p_b), self._new_projections = self._new_projections, None
-        p = np.concatenate([self.p_a, self.p_b], axis=1)
+    def _standardise_from_x(self) -> None:
+        """The running mean and variance of u = P x, from those of x. Both are kept, as the u recursion is
+        cheap per frame while diag(P C Pᵀ) is not; this runs only when P changes."""
+        p = self.projection
         self.mean = p @ self.x_mean
         self.var = np.maximum(((p @ self.x_cov) * p).sum(axis=1), 0.0)  # diag(P C Pᵀ)
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
              level_db: np.ndarray | None = None) -> np.ndarray:
         """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim]."""
-        if self._new_projections is not None:
-            self._swap_projections()
+        if self._new_projection is not None:
+            self.projection, self._new_projection = self._new_projection, None
+            self._standardise_from_x()
         emb = np.asarray(emb, np.float64)
         s = self.settings
         o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]
         x = np.concatenate([(1 - o) * emb, o * emb], axis=1)
-        u = x @ np.concatenate([self.p_a, self.p_b], axis=1).T
+        u = x @ self.projection.T
         gate = np.ones(len(u)) if level_db is None else np.clip((np.asarray(level_db) - s.silence_db) / 20, 0, 1)
         u_hat = np.zeros_like(u)
         for t in range(len(u)):

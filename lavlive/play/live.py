@@ -44,7 +44,7 @@ from ..lav.statistics import WStatistics, w_statistics
 from ..lav.timeline import ControlTrack
 from ..presets import Preset
 from ..stage.link import StageLink
-from .player import recent_rate
+from .player import ViewKeys, recent_rate
 from .setlist import MIN_VISUAL_CROSSFADE
 from .window import Window
 
@@ -130,14 +130,14 @@ class LivePlayer:
         self.noise_mode = noise_mode  # of models switched to on stage
         self._switching = threading.Event()  # a model is loading
         self.stage = stage or StageLink(Preset())  # keys, OSC, MIDI (the analysis thread applies their values)
-        self.frame_log, self.stats_on = frame_log, stats
+        self.frame_log = frame_log
+        self.keys = ViewKeys(window, self.stage, stats)
         self.stopped_by: int | None = None
         self.shown = 0
         self.latencies: deque[float] = deque(maxlen=512)
         self._shown_times: deque[float] = deque(maxlen=512)
         self._next_stats = 0.0
         self._log: TextIO | None = None
-        self._seed_rng = np.random.default_rng()
 
     def stop(self, signum: int) -> None:
         """Called from a signal handler: end the loop at its next pass."""
@@ -159,16 +159,7 @@ class LivePlayer:
             for action in self.window.events():
                 if action == "quit":
                     return 0
-                if action == "fullscreen":
-                    self.window.toggle_fullscreen()
-                elif action == "stats":
-                    self.stats_on = not self.stats_on
-                    if not self.stats_on:
-                        self.window.set_overlay(None)
-                elif action == "seed":
-                    seed = int(self._seed_rng.integers(2**31))
-                    self.stage.controls.set("seed", seed)  # as OSC would: it fades
-                    log.info("new seed %d", seed)
+                self.keys.handle(action)
             for action in self.stage.actions():
                 if action.name == "model":
                     self.switch_model(action.value)
@@ -248,7 +239,7 @@ class LivePlayer:
             return
         self._next_stats = now + STATS_EVERY
         self.stage.send_state(recent_rate(self._shown_times))
-        if not self.stats_on:
+        if not self.keys.stats_on:
             return
         line = self.stats_line()
         self.window.set_overlay(line)

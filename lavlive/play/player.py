@@ -57,6 +57,31 @@ def recent_rate(times: deque[float], seconds: float = 2.0) -> float:
     return sum(1 for t in times if now - t <= seconds) / seconds
 
 
+class ViewKeys:
+    """The keys both players handle alike: f fullscreen, s the stats overlay, r a new seed (set through the
+    stage controls as OSC would set it, so it fades, and tracks to come get it too)."""
+
+    def __init__(self, window: Window, stage: StageLink, stats: bool) -> None:
+        self.window, self.stage, self.stats_on = window, stage, stats
+        self._seed_rng = np.random.default_rng()
+
+    def handle(self, action: str) -> bool:
+        """Carry out `action` if it is one of these keys; False if it is not."""
+        if action == "fullscreen":
+            self.window.toggle_fullscreen()
+        elif action == "stats":
+            self.stats_on = not self.stats_on
+            if not self.stats_on:
+                self.window.set_overlay(None)
+        elif action == "seed":
+            seed = int(self._seed_rng.integers(2**31))
+            self.stage.controls.set("seed", seed)
+            log.info("new seed %d", seed)
+        else:
+            return False
+        return True
+
+
 class Show:
     """The setlist from one position in the play order: feeder → plan → engine, on the audio clock."""
 
@@ -129,7 +154,7 @@ class Player:
         self.show: Show | None = None
         self.stopped_by: int | None = None  # the signal that ended the show, if any
         self.paused = False
-        self.stats_on = options.stats
+        self.keys = ViewKeys(window, options.stage, options.stats)
         self.shown = 0
         self.played = 0  # tracks announced
         self.skipped = 0
@@ -139,7 +164,6 @@ class Player:
         self._shown_times: deque[float] = deque(maxlen=512)
         self._next_stats = 0.0
         self._frame_log: TextIO | None = None
-        self._seed_rng = np.random.default_rng()
 
     # -- the play order ----------------------------------------------------------------------
 
@@ -259,6 +283,8 @@ class Player:
 
     def _act(self, action: str) -> None:
         show = self.show
+        if self.keys.handle(action):
+            return
         if action == "pause":
             self.paused = not self.paused
             if show.running:
@@ -273,16 +299,6 @@ class Player:
                 log.info("no next track")
                 return
             self._start(max(0, target))
-        elif action == "fullscreen":
-            self.window.toggle_fullscreen()
-        elif action == "stats":
-            self.stats_on = not self.stats_on
-            if not self.stats_on:
-                self.window.set_overlay(None)
-        elif action == "seed":
-            seed = int(self._seed_rng.integers(2**31))
-            self.options.stage.controls.set("seed", seed)  # as OSC would: it fades, and later tracks get it too
-            log.info("new seed %d", seed)
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -331,7 +347,7 @@ class Player:
             return
         self._next_stats = now + STATS_EVERY
         self.options.stage.send_state(self._fps())
-        if not self.stats_on:
+        if not self.keys.stats_on:
             return
         line = self.stats_line(show)
         self.window.set_overlay(line)
