@@ -243,7 +243,9 @@ path = "{media / 'high.wav'}"
     tracks, times = log["track"].astype(int), log["time"]
     assert list(dict.fromkeys(tracks)) == [0, 1, 2]  # in order, each once
     assert abs(times[-1] - 7.0) < 0.1  # 3 + 3 + 3 s minus two 1 s overlaps
-    assert np.max(np.diff(times)) < 0.25  # no stall at the switches
+    # No stall at the switches (2-3 s and 4-5 s). The first frames are left out: a show's start-up (first
+    # draws of the model while the next track's model loads) took 0.07-0.17 s between frames here, 0.4 s once on CI.
+    assert np.max(np.diff(times[times >= 1.0])) < 0.25
 
     # What the sink heard: each tone, and at each switch about a second where both sound.
     hop = 400  # 50 ms at 8 kHz
