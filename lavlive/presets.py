@@ -2,7 +2,7 @@
 
 A preset file may set any subset of the keys below; the rest keep their defaults. Unknown keys and
 out-of-range values are errors naming the key, the value and the file, so a typo never silently
-changes the look. Built-in presets live in the repository's `presets/` folder and are found by name.
+changes the look. Built-in presets (the repository's `presets/`, carried in the wheel) are found by name.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 
 from .audio.encodec_models import ENCODERS as ENCODER_INFO
 from .errors import LavliveError
+from .resources import data_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 ENCODERS = tuple(ENCODER_INFO)
 NOISE_MODES = ("const", "random", "none")
 
@@ -139,16 +139,27 @@ def read_toml(path: Path, error: type[LavliveError] = LavliveError) -> dict[str,
 
 
 def builtin_presets() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in data_dir("presets").glob("*.toml"))
+
+
+def builtin_descriptions() -> dict[str, str]:
+    """Each built-in preset's name and one-line description, for `lavlive presets`."""
+    return {name: load_preset(name).description for name in builtin_presets()}
+
+
+def midi_map_example() -> Path:
+    """The annotated MIDI map that ships with lavlive, to copy and edit."""
+    return data_dir("presets") / "midi" / "example.toml"
 
 
 def load_preset(name_or_path: str | Path | None = None) -> Preset:
     """A preset by file path or built-in name ('default', 'paper', …); None gives 'default'."""
-    target = Path(name_or_path or "default")
+    name = str(name_or_path or "default")
+    target = Path(name)
     if target.suffix != ".toml" and not target.exists():
-        target = PRESETS_DIR / f"{target}.toml"
+        target = data_dir("presets") / f"{name}.toml"
         if not target.exists():
-            raise LavliveError(f"preset '{name_or_path}' not found (built-in: {', '.join(builtin_presets())}; "
+            raise LavliveError(f"preset '{name}' not found (built-in: {', '.join(builtin_presets())}; "
                                "or give a .toml path)")
     if not target.is_file():
         raise LavliveError(f"{target}: preset file not found")

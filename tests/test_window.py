@@ -264,13 +264,14 @@ def test_opening_errors(xvfb, tmp_path, monkeypatch):
 
     from lavlive.play import window as window_module
     from lavlive.play.window import Window, WindowError
+    from lavlive.resources import data_dir
 
     with pytest.raises(WindowError, match=r"^display 3: no such display \(1 found\)$"):
         Window(display=3)
     with pytest.raises(WindowError, match="scale mode"):
         Window(scale="stretch")
     for name in ("frame.vert", "text.frag"):
-        (tmp_path / name).write_text((window_module.SHADERS / name).read_text())
+        (tmp_path / name).write_text((data_dir("shaders") / name).read_text())
     (tmp_path / "frame.frag").write_text("#version 330 core\nout vec4 colour;\nvoid main() { colour = nope; }\n")
     monkeypatch.setattr(window_module, "SHADERS", tmp_path)
     with pytest.raises(WindowError, match=r"shader .*frame\.frag: \S"):

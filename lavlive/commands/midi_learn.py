@@ -8,7 +8,7 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("midi-learn", help="print MIDI map entries for the controls you touch",
                        description="Listen to a MIDI controller and print, for each knob, fader or pad you touch, a "
-                                   "[[cc]] or [[note]] entry for a map file (see presets/midi/example.toml); fill in "
+                                   "[[cc]] or [[note]] entry for a map file (example: see lavlive presets); fill in "
                                    "its parameter and pass the file to --midi-map. Ctrl-C stops.")
     p.add_argument("--port", default=None, help="MIDI input port name or part of it (default: the first)")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: at Ctrl-C)")

@@ -65,7 +65,7 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
                    help="send the state (/lavlive/state/..., /lavlive/fps) to this OSC target once a second, "
                         "/lavlive/onset with every frame shown and /lavlive/beat when a beat reaches the screen")
     p.add_argument("--midi-map", metavar="TOML", default=None,
-                   help="map MIDI controls to parameters (see presets/midi/example.toml); no device: a notice")
+                   help="map MIDI controls to parameters (example: lavlive presets shows where); no device: a notice")
     p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")
     p.add_argument("--switch-fade", type=float, default=2.0, metavar="SECONDS",
                    help="a preset or seed switch (r key, OSC, MIDI) fades over this long in W; 0 cuts (default: 2)")

@@ -3,7 +3,7 @@
 A live show pushes a new picture every frame, so the display path allocates nothing per frame:
 each of the two picture slots (the image, and the image it dissolves into) owns one texture and
 one pixel-unpack buffer (PBO), made once per picture size and refilled in place. Scaling (fit or
-fill) and the dissolve happen in the shaders of the repository's `shaders/` folder, on a single
+fill) and the dissolve happen in the built-in shaders (the repository's `shaders/`), on a single
 quad, so a frame costs one buffer fill, one texture update and one draw call.
 
 Frames may arrive as numpy arrays or torch tensors. A CUDA tensor goes GPU → PBO → texture
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LavliveError
+from ..resources import data_dir
 from .cuda_gl import CudaGLError, CudaPixelBuffer
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("quit", "pause", "next", "previous", "fullscreen", "stats", "seed")
 SCALE_MODES = ("fit", "fill")
 UPLOAD_PATHS = ("cuda-gl interop", "pinned copy", "host")
-SHADERS = Path(__file__).resolve().parents[2] / "shaders"
+SHADERS: Path | None = None  # the folder shaders are read from; None: the built-in ones
 OVERLAY_FONT_SIZE = 18  # pygame's default font at this size has glyphs about 13 px tall
 OVERLAY_MARGIN, OVERLAY_PADDING = 8, 6
 
@@ -508,8 +509,9 @@ class Window:
 def _program(vertex: str, fragment: str) -> int:
     """Compile and link two shader files from SHADERS; WindowError with the log's first line if that fails."""
     shaders = []
+    folder = SHADERS or data_dir("shaders")
     for name, kind in ((vertex, GL.GL_VERTEX_SHADER), (fragment, GL.GL_FRAGMENT_SHADER)):
-        path = SHADERS / name
+        path = folder / name
         try:
             source = path.read_text()
         except OSError as exc:
