@@ -25,7 +25,9 @@ def assert_clean_error(proc, *fragments):
         assert f in lines[0]
 
 
-@pytest.mark.parametrize("command", [[], ["synth"], ["models"], ["models", "info"], ["models", "convert"]])
+@pytest.mark.parametrize("command", [[], ["synth"], ["models"], ["models", "info"], ["models", "convert"], ["presets"],
+                                     ["render"], ["analyze"], ["play"], ["live"], ["demo-track"], ["devices"],
+                                     ["midi-learn"]])
 def test_every_command_has_help(command):
     proc = lavlive(*command, "--help")
     assert proc.returncode == 0
@@ -114,3 +116,50 @@ def test_bad_arguments_exit_nonzero_without_traceback(tmp_path):
     proc = lavlive("synth", "--seeds", "a-b")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "seeds" in proc.stderr
     assert_clean_error(lavlive("synth", "--truncation", "9", "-o", tmp_path / "x.png"), "--truncation")
+
+
+def lavlive_with_a_bug(bug: str, *args, env=None):
+    """Run the real CLI in a process where `lavlive presets` meets an unexpected exception (`bug` is Python
+    run inside the command): how a user meets one of our bugs."""
+    program = ("import sys, threading\nimport lavlive.commands.presets as command\n"
+               f"def broken(args):\n    {bug}\n    return 0\n"
+               "command.run = broken\nfrom lavlive.cli import main\nsys.exit(main())\n")
+    return subprocess.run([sys.executable, "-c", program, *map(str, args)], capture_output=True, text=True,
+                          env={**ENV, **(env or {})}, timeout=300)
+
+
+def test_an_internal_error_is_one_line_and_exit_code_70():
+    proc = lavlive_with_a_bug("{}['missing']", "presets")
+    assert proc.returncode == 70 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip() == ("lavlive: internal error in presets: KeyError: 'missing'; "
+                                   "run with --debug for the traceback")
+
+
+@pytest.mark.parametrize("how", [["--debug", "presets"], ["presets", "--debug"], "env"])
+def test_debug_shows_the_traceback(how):
+    args, env = (["presets"], {"LAVLIVE_DEBUG": "1"}) if how == "env" else (how, None)
+    proc = lavlive_with_a_bug("raise RuntimeError('no luck')", *args, env=env)
+    assert proc.returncode == 70
+    assert "Traceback (most recent call last)" in proc.stderr and "in broken" in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "lavlive: internal error in presets: RuntimeError: no luck"
+
+
+def test_an_exception_in_a_worker_thread_is_one_line_too():
+    bug = "t = threading.Thread(target=lambda: 1 / 0, name='worker'); t.start(); t.join()"
+    proc = lavlive_with_a_bug(bug, "presets")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip() == ("lavlive: internal error in presets (worker): ZeroDivisionError: division by "
+                                   "zero; run with --debug for the traceback")
+
+
+def test_presets_lists_every_builtin_with_its_description():
+    proc = lavlive("presets")
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(None, 1) for line in proc.stdout.split("\n\n")[0].splitlines())
+    assert set(lines) == {"default", "drift", "paper", "pulse"}
+    assert "LAV paper" in lines["paper"] and all(len(d) > 10 for d in lines.values())
+    assert "MIDI map example:" in proc.stdout and os.path.isfile(proc.stdout.split("MIDI map example: ")[1].strip())
+
+
+def test_an_unknown_preset_names_what_was_asked_never_none(tmp_path):
+    assert_clean_error(lavlive("analyze", "x.wav", "--preset", "nope", "-o", tmp_path / "a.png"), "'nope'", "pulse")
