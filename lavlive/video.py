@@ -140,9 +140,8 @@ class VideoWriter:
 
     def _audio_stream(self, path: Path, fmt: str, start: float, duration: float | None) -> _AudioCopy | _AudioEncode:
         probe = FileSource(path, 48000)
-        length = probe.duration
-        whole = start == 0 and (duration is None or (length is not None and duration >= length))
-        if whole and probe.source_codec in COPYABLE[fmt]:
+        # Only an untrimmed track is copied: a header's length may be wrong, so a --duration is always cut here.
+        if start == 0 and duration is None and probe.source_codec in COPYABLE[fmt]:
             return _AudioCopy(self._out, path)
         return _AudioEncode(self._out, probe, start, duration)
 

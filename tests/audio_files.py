@@ -39,3 +39,16 @@ def encode(path: Path, data: np.ndarray, rate: int, codec: str = "pcm_s16le", la
 def sine(freq: float, seconds: float, rate: int, channels: int = 1, amp: float = 0.5) -> np.ndarray:
     t = np.arange(round(seconds * rate)) / rate
     return np.repeat((amp * np.sin(2 * np.pi * freq * t))[None], channels, axis=0)
+
+
+def with_header_length(flac: Path, samples: int) -> Path:
+    """Make a FLAC file's header lie: its STREAMINFO total-sample count becomes `samples` (0: unknown,
+    as a live stream writes it); the audio itself is untouched, so decoders still find all of it."""
+    data = bytearray(flac.read_bytes())
+    if data[:4] != b"fLaC" or data[4] & 0x7F != 0:
+        raise ValueError(f"{flac}: not a FLAC file starting with STREAMINFO")
+    # STREAMINFO starts at byte 8; its 36-bit total-sample count is the low 4 bits of byte 21 and bytes 22-25.
+    data[21] = (data[21] & 0xF0) | (samples >> 32) & 0x0F
+    data[22:26] = (samples & 0xFFFFFFFF).to_bytes(4, "big")
+    flac.write_bytes(bytes(data))
+    return flac

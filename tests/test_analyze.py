@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from audio_files import encode, sine
+from audio_files import encode, sine, with_header_length
 from PIL import Image
 
 from lavlive.audio.encodec_stream import load_encoder
@@ -42,6 +42,23 @@ def test_analyze_does_not_overwrite(tmp_path, capsys):
     out.write_bytes(b"keep")
     assert main(["analyze", str(track), "-o", str(out)]) == 1
     assert "--force" in capsys.readouterr().err and out.read_bytes() == b"keep"
+
+
+def test_analyze_a_vorbis_track_decoding_past_its_header(tmp_path, capsys):
+    """The case that crashed the progress bar: 5.5 s of Ogg Vorbis at 44.1 kHz decodes a fraction of a
+    sample past the length its header gives."""
+    track = encode(tmp_path / "t.ogg", drums_and_chords(5.5, 44100, 2), 44100, "vorbis")
+    assert main(["analyze", str(track), "-o", str(tmp_path / "a.png")]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and (tmp_path / "a.png").stat().st_size > 10000
+
+
+@pytest.mark.parametrize("header", [44100, 0, 9 * 44100], ids=["longer", "no length", "shorter"])
+def test_analyze_follows_the_decoded_audio_not_the_header(tmp_path, capsys, header):
+    track = with_header_length(encode(tmp_path / "t.flac", drums_and_chords(3, 44100), 44100, "flac"), header)
+    assert main(["analyze", str(track), "-o", str(tmp_path / "a.png")]) == 0
+    bar = [s for s in capsys.readouterr().err.split("\r") if "analysing" in s][-1]  # its last state
+    assert "100%" in bar and "3.0/3.0" in bar, bar
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from audio_files import encode, with_header_length
 
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.audio.sources import FileSource
@@ -260,6 +261,28 @@ path = "{media / 'high.wav'}"
         both = (level[a] > 0.25 * full[a]) & (level[b] > 0.25 * full[b])
         assert 0.5 <= both.sum() * hop / 8000 <= 1.2, \
             f"{a} and {b} Hz together for {both.sum()} hops (peak {np.abs(heard).max():.3f}):\n{trace}\n{out}"
+
+
+def test_tracks_play_for_as_long_as_their_audio_whatever_their_headers_say(xvfb, pulse, media, tmp_path):
+    """Three 2 s tracks whose headers say 0.5 s, nothing, and 6 s, with 0.5 s crossfades: the show follows
+    the decoded audio, switching where each track really ends."""
+    paths = []
+    for i, (hz, header) in enumerate(((220.0, SR // 2), (440.0, 0), (880.0, 6 * SR))):
+        track = encode(tmp_path / f"t{i}.flac", tone(2.0, hz), SR, "flac")
+        paths.append(str(with_header_length(track, header)))
+    log_path = tmp_path / "frames.csv"
+    proc = play([*paths, "--crossfade", "0.5", "--model", str(media / "tiny64.pt"), "--frame-log", str(log_path),
+                 "--size", "160x120"], cwd=tmp_path)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and "None" not in out, out
+    log = read_log(log_path)
+    tracks, times = log["track"].astype(int), log["time"]
+    assert list(dict.fromkeys(tracks)) == [0, 1, 2], out
+    assert abs(times[-1] - 5.0) < 0.1, out  # 3 × 2 s minus two 0.5 s overlaps; the headers would say 6.5 s
+    for k, switch in ((1, 1.5), (2, 3.0)):  # each next track starts its crossfade 0.5 s before the end of the last
+        first = times[tracks == k][0]
+        assert switch - 0.1 <= first <= switch + 0.6, f"track {k} first shown at {first:.2f} s\n{out}"
 
 
 def test_loop_starts_over_and_sigterm_quits_within_a_second(xvfb, pulse, media, tmp_path):

@@ -17,7 +17,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from audio_files import encode
+from audio_files import encode, with_header_length
 
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.cli import main
@@ -117,6 +117,28 @@ def test_untrimmed_audio_is_stream_copied_sample_exact(tmp_path, model, codec, s
     x, _, _ = audio_of(track)
     y, _, _ = audio_of(out)
     assert x.shape == y.shape and np.array_equal(x, y)
+
+
+HEADERS = {"longer than its header": RATE, "no length in its header": 0, "shorter than its header": 9 * RATE}
+
+
+@pytest.mark.parametrize("header", HEADERS.values(), ids=HEADERS.keys())
+def test_frame_count_and_audio_follow_the_decoded_audio_not_the_header(tmp_path, model, capsys, header):
+    track = with_header_length(encode(tmp_path / "t.flac", demo_track(3.0, RATE), RATE, "flac"), header)
+    out = tmp_path / "v.mp4"
+    assert render(track, out, model) == 0
+    assert len(video_frames(out)[0]) == 90  # 3.0 s at 30 fps
+    y, _, _ = audio_of(out)
+    assert abs(y.shape[1] - 3 * RATE) <= RATE // 100
+    meta = json.loads((tmp_path / "v.mp4.json").read_text())
+    assert meta["video"]["frames"] == 90 and meta["video"]["duration"] == pytest.approx(3.0)
+    bar = [s for s in capsys.readouterr().err.split("\r") if "rendering" in s][-1]
+    assert "100%" in bar and "90/90" in bar, bar  # the progress bar ends full, whatever the header guessed
+
+    trimmed = tmp_path / "trimmed.mp4"  # a --duration is cut from the decoded audio, never taken from the header
+    assert render(track, trimmed, model, "--duration", "2") == 0
+    assert len(video_frames(trimmed)[0]) == 60
+    assert abs(audio_of(trimmed)[0].shape[1] - 2 * RATE) <= RATE // 30
 
 
 def click_track(seconds: float, clicks: list[float]) -> np.ndarray:

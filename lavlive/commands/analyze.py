@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..analysis import BLOCK_SECONDS, analyse, plot
 from ..devices import DEVICE_CHOICES, resolve_device
 from .options import add_control_options, load_models, open_track
 from ..outputs import atomic_output, check_writable
 from ..presets import load_preset
+from ..progress import Progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     _, path = load_models(args, preset, device)
     source = open_track(args, path, BLOCK_SECONDS)
-    total = int(source.duration * source.sample_rate) if source.duration else None
-    with tqdm(total=total, unit="s", unit_scale=1 / source.sample_rate, desc="analysing",
-              bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]", leave=False) as bar:
+    guess = source.duration * source.sample_rate if source.duration else None  # the header's; the audio decides
+    with Progress(guess, "s", "analysing", scale=1 / source.sample_rate, leave=False) as bar:
         result = analyse(path, source, bar.update)
+        bar.done()
     with atomic_output(output, args.force) as tmp:
         plot(result, f"{Path(args.input).name} — preset {preset.name}, encoder {preset.encoder.name}", tmp)
     print(f"wrote {output}")

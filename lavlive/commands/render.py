@@ -19,7 +19,6 @@ from typing import Any
 
 import av
 import torch
-from tqdm import tqdm
 
 from .. import __version__
 from ..devices import DEVICE_CHOICES, resolve_device, serial_here
@@ -32,6 +31,7 @@ from ..lav.control import ControlPath
 from ..lav.timeline import parse_fps
 from ..outputs import atomic_output, check_writable, free_name
 from ..presets import Preset, load_preset
+from ..progress import Progress
 from .options import add_control_options, load_models, open_track
 from ..video import X264_SPEEDS, VideoWriter, container_format
 
@@ -102,7 +102,7 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
     source = open_track(args, path, ANALYSIS_BLOCK_SECONDS)
     size = args.size or Size(G.img_resolution, G.img_resolution)
     synthesizer = Synthesizer(G, size, args.scale, preset.synthesis.noise_mode, preset.modulation.seed)
-    expected = round(Fraction(source.duration) * args.fps) if source.duration else None
+    guess = round(Fraction(source.duration) * args.fps) if source.duration else None  # the header's length
 
     tmp = output.with_name(f".{output.stem}.rendering-{os.getpid()}{output.suffix}")
     stopped: list[int] = []  # the signal that asked us to stop, if any
@@ -125,10 +125,12 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
             engine = Engine.for_track(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
             if stopped:
                 engine.stop()
-            with engine, tqdm(total=expected, unit="frame", desc="rendering", dynamic_ncols=True) as bar:
+            with engine, Progress(guess, "frame", "rendering") as bar:
                 for frame in engine.frames():
                     writer.write(frame.image)
                     bar.update(1)
+                if not stopped:
+                    bar.done()
             if stopped:
                 print(f"lavlive: interrupted; {_keep_partial(writer, tmp, output)}", file=sys.stderr)
                 return 128 + stopped[0]

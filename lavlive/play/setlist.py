@@ -75,14 +75,14 @@ class Track:
     path: ControlPath
     preset: str
     audio: Iterator[np.ndarray] | None  # [channels, n] blocks at the device rate, first block already decoded
-    duration: float | None
+    duration: float | None  # what the file's header says: for the log line only (the timeline counts decoded samples)
 
     def release(self) -> None:
         """Drop what only playing needs (the control path holds an encoder): a kiosk runs for months."""
         self.path = self.audio = None
 
     def describe(self) -> str:
-        length = "" if self.duration is None else f", {int(self.duration // 60)}:{self.duration % 60:04.1f}"
+        length = f", {int(self.duration // 60)}:{self.duration % 60:04.1f}" if self.duration else ""
         return f"{self.entry.name} (preset {self.preset}, model {self.model.key}{length})"
 
 
