@@ -94,3 +94,12 @@ def restart_pulse() -> bool:
             break
         time.sleep(0.1)
     return start_pulse()
+
+
+if __name__ == "__main__":  # for shell scripts (scripts/wheel-check.sh): start both, print the display to use
+    import sys
+
+    display = start_xvfb()
+    if display is None or not start_pulse():
+        sys.exit("services: Xvfb or PulseAudio could not be started (bash scripts/setup.sh --test)")
+    print(display)

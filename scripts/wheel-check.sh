@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Install lavlive as a user does and use it: build the wheel and the sdist, check that they carry every
+# file of the package, the presets and the shaders, install the wheel (not editable) into a fresh venv
+# outside the checkout, then render, analyze and play a demo track from an empty folder.
+# Needs scripts/setup.sh --test first (Xvfb, PulseAudio, python -m build in .venv). CI runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+work=$(mktemp -d /tmp/lavlive-wheel.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+step() { echo "wheel-check: $*"; }
+
+step "building the wheel and the sdist"
+.venv/bin/python -m build --outdir "$work/dist" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+wheel=$(ls "$work"/dist/lavlive-*.whl)
+sdist=$(ls "$work"/dist/lavlive-*.tar.gz)
+
+step "checking what they carry against the checkout"
+.venv/bin/python - "$wheel" "$sdist" <<'PY'
+import subprocess, sys, tarfile, zipfile
+wheel, sdist = sys.argv[1:]
+tracked = subprocess.run(["git", "ls-files", "lavlive", "presets", "shaders"], capture_output=True, text=True,
+                         check=True).stdout.split()
+in_wheel = set(zipfile.ZipFile(wheel).namelist())
+expected = {p if p.startswith("lavlive/") else f"lavlive/data/{p}" for p in tracked}
+with tarfile.open(sdist) as t:
+    in_sdist = {name.split("/", 1)[1] for name in t.getnames() if "/" in name}
+missing = sorted(expected - in_wheel) + [f"(sdist) {p}" for p in sorted(set(tracked) - in_sdist)]
+if missing:
+    sys.exit("wheel-check: missing from the packages: " + ", ".join(missing))
+print(f"wheel-check: the wheel holds all {len(expected)} files of lavlive/, presets/ and shaders/; the sdist too")
+PY
+
+step "installing the wheel into a fresh venv (this installs torch from the package index: about a minute)"
+python=$(command -v python3.11 || command -v python3)
+"$python" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel" >"$work/pip.log" 2>&1 \
+  || { tail -20 "$work/pip.log"; exit 1; }
+
+# A user's machine: an empty folder, no checkout on the path, a cache of its own, the test services.
+mkdir "$work/user"
+cd "$work/user"
+export LAVLIVE_CACHE="$work/cache" PYTHONUNBUFFERED=1
+display=$("$repo/.venv/bin/python" "$repo/tests/services.py")
+export DISPLAY="$display" SDL_VIDEODRIVER=x11
+lavlive="$work/venv/bin/lavlive"
+where=$("$work/venv/bin/python" -c 'import lavlive; print(lavlive.__file__)')
+case "$where" in "$repo"*) echo "wheel-check: lavlive was imported from the checkout ($where)"; exit 1;; esac
+
+step "lavlive presets"
+"$lavlive" presets | tee presets.txt
+grep -q '^pulse ' presets.txt
+
+step "lavlive demo-track + render --preset pulse"
+"$lavlive" demo-track -o demo.wav --seconds 3
+"$lavlive" render demo.wav -o demo.mp4 --preset pulse
+"$work/venv/bin/python" - <<'PY'
+import json, av
+with av.open("demo.mp4") as c:
+    frames = sum(1 for _ in c.decode(video=0))
+meta = json.load(open("demo.mp4.json"))
+assert frames == 90 and meta["preset"]["name"] == "pulse", (frames, meta["preset"]["name"])
+print(f"wheel-check: demo.mp4 has {frames} frames, preset {meta['preset']['name']}")
+PY
+
+step "lavlive analyze"
+"$lavlive" analyze demo.wav -o analysis.png
+test -s analysis.png
+
+step "lavlive play (Xvfb $DISPLAY, PulseAudio)"
+timeout 120 "$lavlive" play demo.wav --frame-log frames.csv --size 320x240
+shown=$(($(wc -l < frames.csv) - 1))
+[ "$shown" -ge 3 ] || { echo "wheel-check: play showed only $shown frames"; exit 1; }
+echo "wheel-check: play showed $shown frames of the 3 s track and ended by itself"
+
+step "passed: the installed wheel renders, analyzes and plays"
