@@ -63,6 +63,10 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
 
 
+def _workers_alive() -> bool:
+    return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+
+
 def main(argv: list[str] | None = None) -> int:
     # numpy's work here is small matrices; a BLAS thread pool would only fight torch's threads for
     # the cores (measured 60x slower control path on 2 cores), so it gets one thread.
@@ -102,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"lavlive: internal error in {command}: {_one_line(e)}; run with --debug for the traceback",
                   file=sys.stderr)
+        if argv is None and _workers_alive():
+            sys.stderr.flush()  # a worker the failure left running must not keep the process from ending
+            os._exit(INTERNAL_ERROR)
         return INTERNAL_ERROR
     finally:
         threading.excepthook = saved_hook

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -163,3 +164,11 @@ def test_presets_lists_every_builtin_with_its_description():
 
 def test_an_unknown_preset_names_what_was_asked_never_none(tmp_path):
     assert_clean_error(lavlive("analyze", "x.wav", "--preset", "nope", "-o", tmp_path / "a.png"), "'nope'", "pulse")
+
+
+def test_an_internal_error_ends_the_process_even_with_a_worker_left_running():
+    bug = "threading.Thread(target=__import__('time').sleep, args=(3600,)).start(); raise RuntimeError('stuck')"
+    start = time.monotonic()
+    proc = lavlive_with_a_bug(bug, "presets")  # without the exit, it would wait for the worker (an hour)
+    assert proc.returncode == 70 and time.monotonic() - start < 60, proc.stderr
+    assert proc.stderr.strip().startswith("lavlive: internal error in presets: RuntimeError: stuck")
