@@ -45,7 +45,7 @@ class _AudioCopy:
     """Packets of the input's audio stream, passed through untouched."""
 
     def __init__(self, out: Any, path: Path) -> None:
-        self._in = av.open(str(path))
+        self._in = av.open(str(path), metadata_errors="replace")
         src = self._in.streams.audio[0]
         self.stream = out.add_stream_from_template(src)
         self._offset = src.start_time or 0

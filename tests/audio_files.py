@@ -9,10 +9,11 @@ import numpy as np
 
 
 def encode(path: Path, data: np.ndarray, rate: int, codec: str = "pcm_s16le", layout: str | None = None,
-           fmt: str | None = None) -> Path:
+           fmt: str | None = None, tags: dict[str, str] | None = None) -> Path:
     """Write float data [channels, n] with a PyAV encoder, converting to the encoder's sample format."""
     layout = layout or {1: "mono", 2: "stereo"}[data.shape[0]]
     with av.open(str(path), "w") as c:
+        c.metadata.update(tags or {})
         s = c.add_stream(codec, rate=rate, layout=layout)
         if codec == "vorbis":
             s.codec_context.options = {"strict": "-2"}  # FFmpeg's own vorbis encoder is "experimental"

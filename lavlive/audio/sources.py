@@ -158,7 +158,7 @@ class FileSource:
                 raise _file_error(p, "file is empty")
             if not os.access(p, os.R_OK):
                 raise _file_error(p, "cannot read it (permission denied)")
-            container = av.open(str(p), mode="r")
+            container = av.open(str(p), mode="r", metadata_errors="replace")  # tags in any encoding, or damaged
         except (av.FFmpegError, OSError) as e:
             raise _file_error(p, f"not a readable audio file: not audio, or damaged ({_av_reason(e)})") from None
         if not container.streams.audio:

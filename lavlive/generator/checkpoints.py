@@ -30,6 +30,9 @@ from .safe_pickle import PersistentObject, TFNetwork, UnsafePickleError, safe_lo
 FORMAT_TAG = "lavlive-stylegan2"
 BUFFERS = ("noise_const", "resample_filter", "w_avg")
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+# No trained StyleGAN2 stores a weight near this (the reference fixture's largest is 484, the mapping's
+# weights scaled by 1/lr_multiplier); beyond it lies a float whose exponent bits were damaged.
+MAX_WEIGHT = 1e10
 
 
 class CheckpointError(LavliveError):
@@ -116,6 +119,12 @@ def validate(cfg: GeneratorConfig, sd: dict[str, Tensor], fail) -> None:
                        "the file is corrupt or its config does not match its weights")
         if not sd[name].is_floating_point():
             raise fail(f"tensor '{name}' is {sd[name].dtype}, not floating point", "the file is corrupt")
+        largest = float(sd[name].abs().amax()) if sd[name].numel() else 0.0  # NaN and inf come through
+        if not math.isfinite(largest):
+            raise fail(f"tensor '{name}' holds non-finite values (NaN or inf)", "the file is corrupt; fetch it again")
+        if largest > MAX_WEIGHT:
+            raise fail(f"tensor '{name}' holds a value of {largest:.3g}, far beyond any trained weight",
+                       "the file is corrupt; fetch it again")
 
 
 # ---------------------------------------------------------------------------- lavlive .safetensors
