@@ -277,6 +277,13 @@ def test_missing_or_corrupt_weights_path(no_caches):
     with pytest.raises(LavliveError, match="do not fit") as e:
         load_encoder("32khz", wrong)
     assert str(wrong) in str(e.value)
+    damaged = no_caches / "damaged.th"
+    state = build_seanet(ENCODERS["24khz"].spec).state_dict()
+    next(v for k, v in state.items() if k.endswith("weight_v"))[0, 0, 0] = float("nan")
+    torch.save(state, damaged)
+    with pytest.raises(LavliveError, match=r"holds non-finite values") as e:
+        load_encoder("24khz", damaged)
+    assert str(damaged) in str(e.value) and "\n" not in str(e.value)
 
 
 def test_32khz_hf_folder_round_trip(no_caches):

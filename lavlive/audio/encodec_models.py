@@ -278,6 +278,10 @@ def fill_seanet(seanet: torch.nn.Module, state: Mapping[str, Tensor], source: Pa
         what = f"missing {missing[0]}" if missing else f"shape of {bad[0]} is {tuple(state[bad[0]].shape)}"
         raise LavliveError(f"EnCodec weights {source}: do not fit this encoder ({what}, "
                            f"{len(missing) + len(bad)} problems); is it the right model?")
+    damaged = next((k for k in own if state[k].is_floating_point() and not torch.isfinite(state[k]).all()), None)
+    if damaged is not None:
+        raise LavliveError(f"EnCodec weights {source}: tensor '{damaged}' holds non-finite values (NaN or inf); "
+                           "the file is corrupt, fetch it again")
     seanet.load_state_dict({k: state[k] for k in own}, strict=True)
 
 
