@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import LavliveError
+from .errors import LavliveError, given
 from .generator import Generator
 from .images import uint8_frames
 
@@ -33,11 +33,11 @@ def parse_size(text: str) -> Size:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise LavliveError(f"--size {text}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
+        raise LavliveError(f"--size {given(text)}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
     if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise LavliveError(f"--size {text}: width and height must be between 16 and 8192")
+        raise LavliveError(f"--size {given(text)}: width and height must be between 16 and 8192")
     if w % 2 or h % 2:
-        raise LavliveError(f"--size {text}: width and height must be even (H.264 in yuv420p)")
+        raise LavliveError(f"--size {given(text)}: width and height must be even (H.264 in yuv420p)")
     return Size(w, h)
 
 

@@ -11,10 +11,11 @@ from .errors import LavliveError
 
 
 def check_writable(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise LavliveError(f"{path} already exists; pass --force to overwrite it")
+    """One line naming what stops `path` being written; a folder first, as --force could never help there."""
     if path.is_dir():
         raise LavliveError(f"{path} is a folder; give a file name")
+    if path.exists() and not force:
+        raise LavliveError(f"{path} already exists; pass --force to overwrite it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise LavliveError(f"{path}: folder {folder} does not exist")

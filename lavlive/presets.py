@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .audio.encodec_models import ENCODERS as ENCODER_INFO
-from .errors import LavliveError
+from .errors import LavliveError, shown
 from .resources import data_dir
 
 if sys.version_info >= (3, 11):
@@ -104,7 +104,7 @@ def _fill(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
 
 
 def _checked(dotted: str, value: Any, kind: type, source: str) -> Any:
-    bad = f"{source}: {dotted} = {value!r}"
+    bad = f"{source}: {dotted} = {shown(value)}"
     if kind is float and type(value) is int:
         value = float(value)
     if type(value) is not kind:

@@ -36,6 +36,8 @@ AUDIO_AHEAD = 0.5  # seconds of audio written ahead of the latest video frame
 
 def container_format(path: Path) -> str:
     fmt = CONTAINERS.get(path.suffix.lower())
+    if not path.suffix:  # said in words: '' would read as a type the user named
+        raise LavliveError(f"{path}: no file extension to tell the video type (use {', '.join(CONTAINERS)})")
     if fmt is None:
         raise LavliveError(f"{path}: unsupported video type '{path.suffix}' (use {', '.join(CONTAINERS)})")
     return fmt

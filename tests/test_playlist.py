@@ -259,7 +259,7 @@ def test_toml_without_playlist_table(tmp_path):
     ('[playlist]\nloop = "yes"\n', "[playlist]: loop = 'yes' should be true or false"),
     ('[playlist]\nshuffle = 1\n', "[playlist]: shuffle = 1 should be true or false"),
     ('[playlist]\nmodel = 5\n', "[playlist]: model = 5 should be a non-empty string"),
-    ('[[track]]\npath = "a.wav"\npreset = ""\n', "[[track]] 1: preset = '' should be a non-empty string"),
+    ('[[track]]\npath = "a.wav"\npreset = ""\n', "[[track]] 1: preset = (empty) should be a non-empty string"),
     ('[track]\npath = "a.wav"\n', "write [[track]], not [track]"),
     ('[[track]]\npath = "nope.wav"\n', "[[track]] 1: {dir}/nope.wav: no such file"),
     ('[[track]]\npath = "other.m3u"\n', "[[track]] 1: path '{dir}/other.m3u' is a playlist"),

@@ -39,6 +39,12 @@ ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 HF_REPO_32K = "facebook/encodec_32khz"
 
 
+_HF_REQUIRED_IF_PRESENT = (  # the EncodecConfig keys read below that have no meaning as null
+    "sampling_rate", "audio_channels", "hidden_size", "num_filters", "num_residual_layers", "upsampling_ratios",
+    "norm_type", "kernel_size", "last_kernel_size", "residual_kernel_size", "dilation_growth_rate",
+    "use_causal_conv", "pad_mode", "use_conv_shortcut", "compress", "num_lstm_layers", "normalize")
+
+
 @dataclass(frozen=True)
 class SeanetSpec:
     """Everything that shapes an EnCodec encoder; field meanings follow `encodec.modules.SEANetEncoder`."""
@@ -79,7 +85,14 @@ class SeanetSpec:
 
     @classmethod
     def from_hf_config(cls, cfg: Mapping[str, Any]) -> "SeanetSpec":
-        """Read a Hugging Face `EncodecConfig` dict (config.json); absent fields take its defaults."""
+        """Read a Hugging Face `EncodecConfig` dict (config.json); absent fields take its defaults.
+
+        A null is refused by name: int(None) or str(None) would say 'NoneType' or build a 'None' norm."""
+        if not isinstance(cfg, Mapping):
+            raise ValueError("the file is not a JSON object of settings")
+        null = next((key for key in _HF_REQUIRED_IF_PRESENT if key in cfg and cfg[key] is None), None)
+        if null is not None:
+            raise ValueError(f"{null} is null; give a value or leave the key out")
         return cls(
             sample_rate=int(cfg.get("sampling_rate", 24_000)),
             channels=int(cfg.get("audio_channels", 1)),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..analysis import BLOCK_SECONDS, analyse, plot
 from ..devices import DEVICE_CHOICES, resolve_device
+from .arguments import check_times, nonempty
 from .options import add_control_options, load_models, open_track
 from ..outputs import atomic_output, check_writable
 from ..presets import load_preset
@@ -16,7 +17,8 @@ from ..progress import Progress
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="plot waveform, onsets, chroma, embeddings and smoothed w of a track",
                        description="Run the LAV control path over a track and draw one figure to tune presets by.")
-    p.add_argument("input", help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
+    p.add_argument("input", type=nonempty("INPUT", "give an audio file"),
+                   help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
     p.add_argument("-o", "--output", default=None, help="PNG to write (default: INPUT.analysis.png)")
     add_control_options(p)
     p.add_argument("--start", type=float, default=0.0, help="start at this many seconds")
@@ -27,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_times(args)
     output = Path(args.output or f"{args.input}.analysis.png")
     check_writable(output, args.force)
     preset = load_preset(args.preset)

@@ -7,12 +7,14 @@ import argparse
 from ..audio.demo import demo_track, write_wav
 from ..errors import LavliveError
 from ..outputs import atomic_output
+from .arguments import FILE, nonempty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-track", help="write a short synthesised demo track (drums + chords) as WAV",
                        description="Synthesise a demo track: kick, snare, hi-hats, bass and a C-G-Am-F pad.")
-    p.add_argument("-o", "--output", default="demo.wav", help="WAV file to write (default: %(default)s)")
+    p.add_argument("-o", "--output", default="demo.wav", type=nonempty("--output", FILE),
+                   help="WAV file to write (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=8.0, help="length (default: %(default)s)")
     p.add_argument("--bpm", type=float, default=120.0, help="tempo (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..errors import LavliveError
 from ..frames import Synthesizer, parse_size
 from ..interrupts import signals_call
 from ..presets import ENCODERS, load_preset
+from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
 from .options import add_control_options, add_stage_options, add_window_options, load_models, open_stage
 
 if TYPE_CHECKING:
@@ -35,8 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("live", help="visuals for a sound card's input, live",
                        description="Visualise what a sound card hears (line in, a mixer's output, a microphone), "
                                    "with the lowest latency the machine allows. " + KEYS + ".")
-    p.add_argument("--input-device", default=None, help="sound input: index or name (default: the system's; "
-                   "see lavlive devices)")
+    p.add_argument("--input-device", default=None, type=nonempty("--input-device", DEVICE_HINT),
+                   help="sound input: index or name (default: the system's; see lavlive devices)")
     p.add_argument("--channels", type=int, choices=(1, 2), default=1,
                    help="input channels to capture and mix (default: 1)")
     p.add_argument("--encoder", choices=ENCODERS, default="24khz",
@@ -47,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="input block length in ms: shorter is less latency but more work per second (default: 40)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
-    p.add_argument("--frame-log", default=None, metavar="CSV",
+    p.add_argument("--frame-log", default=None, metavar="CSV", type=nonempty("--frame-log", FILE, Path),
                    help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown; "
                         "its beat count and when the newest beat was captured; a model switch's dissolve weight")
     add_stage_options(p)
@@ -68,6 +70,7 @@ def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
 def run(args: argparse.Namespace) -> int:
     if not 2 <= args.block_ms <= 500:
         raise LavliveError(f"--block-ms {args.block_ms:g}: use 2 to 500")
+    check_frame_log(args.frame_log)
     preset = load_preset(args.preset)
     preset.encoder.name = args.encoder
     if args.seed is not None:

@@ -11,6 +11,7 @@ from ..errors import LavliveError
 from ..generator import build_generator, read_checkpoint, save_generator, sha256_of
 from ..generator.checkpoints import describe
 from ..outputs import atomic_output
+from .arguments import nonempty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,13 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     msub = p.add_subparsers(dest="models_command", metavar="{info,convert}", required=True)
     info = msub.add_parser("info", help="print resolution, num_ws, channels, fp16 settings and sha256",
                            description="Read a checkpoint safely and describe the generator inside.")
-    info.add_argument("path", help=".pkl, .pt or .safetensors file")
+    info.add_argument("path", type=nonempty("PATH", "give a checkpoint file"), help=".pkl, .pt or .safetensors file")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.set_defaults(run=run_info)
     conv = msub.add_parser("convert", help="write a checkpoint as lavlive .safetensors (no code, fast to load)",
                            description="Convert any supported checkpoint to .safetensors with its config embedded.")
-    conv.add_argument("input", help=".pkl or .pt checkpoint")
-    conv.add_argument("output", help="file to write, ending in .safetensors")
+    conv.add_argument("input", type=nonempty("IN", "give a checkpoint file"), help=".pkl or .pt checkpoint")
+    conv.add_argument("output", type=nonempty("OUT", "give a file name ending in .safetensors"),
+                      help="file to write, ending in .safetensors")
     conv.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     conv.set_defaults(run=run_convert)
 
@@ -39,11 +41,13 @@ def run_info(args: argparse.Namespace) -> int:
     channels = ", ".join(f"{r}:{c}" for r, c in info["channels"].items())
     fp16 = (f"{info['num_fp16_res']} resolutions ({', '.join(map(str, info['fp16_resolutions']))})"
             if info["num_fp16_res"] else "none")
+    # No clamp is a setting of its own (activations left unbounded), said in words rather than as None.
+    clamp = "none (activations are not clamped)" if info["conv_clamp"] is None else f"±{info['conv_clamp']:g}"
     print(f"path           {info['path']}\nformat         {info['format']}\n"
           f"resolution     {info['resolution']}×{info['resolution']}\nnum_ws         {info['num_ws']}\n"
           f"z_dim / w_dim  {info['z_dim']} / {info['w_dim']}\nclasses        {info['c_dim']}\n"
           f"mapping depth  {info['mapping_layers']}\nchannels       {channels}\n"
-          f"fp16           {fp16}\nconv_clamp     {info['conv_clamp']}\n"
+          f"fp16           {fp16}\nconv_clamp     {clamp}\n"
           f"parameters     {info['parameters']:,}\nsha256         {info['sha256']}")
     return 0
 

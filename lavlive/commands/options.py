@@ -16,12 +16,16 @@ from ..lav.timeline import parse_fps
 from ..errors import LavliveError
 from ..presets import Preset
 from ..stage.link import StageLink
+from .arguments import FILE, nonempty
+
+MODEL_HINT = "give a checkpoint file, or leave --model out for the embedded network"
 
 
 def add_control_options(p: argparse.ArgumentParser) -> None:
     """--preset, --model, --encoder-weights, --download."""
     p.add_argument("--preset", default=None, help="preset name or .toml path (default: default)")
-    p.add_argument("--model", help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
+    p.add_argument("--model", type=nonempty("--model", MODEL_HINT),
+                   help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
     p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
     p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
 
@@ -64,7 +68,7 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--osc-send", metavar="[HOST:]PORT", default=None,
                    help="send the state (/lavlive/state/..., /lavlive/fps) to this OSC target once a second, "
                         "/lavlive/onset with every frame shown and /lavlive/beat when a beat reaches the screen")
-    p.add_argument("--midi-map", metavar="TOML", default=None,
+    p.add_argument("--midi-map", metavar="TOML", default=None, type=nonempty("--midi-map", FILE),
                    help="map MIDI controls to parameters (example: lavlive presets shows where); no device: a notice")
     p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")
     p.add_argument("--switch-fade", type=float, default=2.0, metavar="SECONDS",

@@ -18,6 +18,7 @@ from ..frames import parse_size
 from ..interrupts import signals_call
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
+from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
 from .options import add_control_options, add_stage_options, add_window_options, open_stage
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
@@ -29,10 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "window, in sync with what is heard. " + KEYS + ".",
                        epilog="TOML playlists set per-track preset, model, start, end and crossfade; "
                               "see README.md.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, folders, .m3u or .toml playlists")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", type=nonempty("INPUT", "give a file, folder or playlist"),
+                   help="audio files, folders, .m3u or .toml playlists")
     add_control_options(p)
     add_window_options(p)
-    p.add_argument("--audio-device", default=None, help="sound output: index or name (default: the system's)")
+    p.add_argument("--audio-device", default=None, type=nonempty("--audio-device", DEVICE_HINT),
+                   help="sound output: index or name (default: the system's)")
     p.add_argument("--shuffle", action="store_true", help="play in random order (a new order on every loop)")
     p.add_argument("--loop", action="store_true", help="start over after the last track")
     p.add_argument("--crossfade", type=float, default=None, metavar="SECONDS",
@@ -41,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kiosk", action="store_true",
                    help="for installations: fullscreen, loop forever, hidden cursor, skip broken files, survive "
                         "the sound card going away, log to --log")
-    p.add_argument("--log", type=Path, default=None,
+    p.add_argument("--log", type=nonempty("--log", FILE, Path), default=None,
                    help="append one line per track and per fault to this file (kiosk default: "
                         "~/.local/state/lavlive/kiosk.log)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the presets' modulation.seed)")
@@ -49,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how long the screen or projector takes to show a frame; pictures are sent this much "
                         "earlier (default: 0)")
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
-    p.add_argument("--frame-log", type=Path, default=None, metavar="CSV",
+    p.add_argument("--frame-log", type=nonempty("--frame-log", FILE, Path), default=None, metavar="CSV",
                    help="write one line per shown frame: index, presentation time, audio clock at the swap, offset")
     add_stage_options(p)
     p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
@@ -65,6 +68,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise LavliveError(f"--seed {args.seed}: use 0 to 2147483647")
     if args.display < 0:
         raise LavliveError(f"--display {args.display}: use 0 or more")
+    check_frame_log(args.frame_log)
 
 
 @contextmanager

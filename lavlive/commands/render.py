@@ -32,6 +32,7 @@ from ..lav.timeline import parse_fps
 from ..outputs import atomic_output, check_writable, free_name
 from ..presets import Preset, load_preset
 from ..progress import Progress
+from .arguments import FILE, check_times, nonempty
 from .options import add_control_options, load_models, open_track
 from ..video import X264_SPEEDS, VideoWriter, container_format
 
@@ -42,8 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a track to a video file (H.264 + the track's audio)",
                        description="Render the visuals of a track offline into a video file with its audio, "
                                    "plus OUT.json with everything needed to reproduce it.")
-    p.add_argument("input", help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
-    p.add_argument("-o", "--output", required=True, help="video to write (.mp4, .mov, .mkv)")
+    p.add_argument("input", type=nonempty("INPUT", "give an audio file"),
+                   help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
+    p.add_argument("-o", "--output", required=True, type=nonempty("--output", FILE),
+                   help="video to write (.mp4, .mov, .mkv)")
     add_control_options(p)
     p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate: 24, 29.97, 30000/1001, 60, … "
                    "(default: 30)")
@@ -70,10 +73,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise LavliveError(f"--batch {args.batch}: use 1 to 256")
     if args.seed is not None and not 0 <= args.seed < 2**31:
         raise LavliveError(f"--seed {args.seed}: use 0 to 2147483647")
-    if args.duration is not None and args.duration <= 0:
-        raise LavliveError(f"--duration {args.duration}: must be more than 0 seconds")
-    if args.start < 0:
-        raise LavliveError(f"--start {args.start}: must be 0 or more seconds")
+    check_times(args)
 
 
 def sidecar_path(output: Path) -> Path:

@@ -11,6 +11,8 @@ from ..errors import LavliveError
 from ..generator import load_generator, seeded_z
 from ..images import contact_sheet, to_uint8
 from ..outputs import atomic_output
+from .arguments import FILE, nonempty
+from .options import MODEL_HINT
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -30,8 +32,10 @@ def parse_seeds(text: str) -> list[int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a contact sheet PNG of frames from the generator",
                        description="Draw frames from the generator for a list of seeds and tile them into one PNG.")
-    p.add_argument("-o", "--output", default="contact-sheet.png", help="PNG to write (default: %(default)s)")
-    p.add_argument("--model", help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
+    p.add_argument("-o", "--output", default="contact-sheet.png", type=nonempty("--output", FILE),
+                   help="PNG to write (default: %(default)s)")
+    p.add_argument("--model", type=nonempty("--model", MODEL_HINT),
+                   help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
     p.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-11"), help="e.g. 0-11 or 1,5,9 (default: 0-11)")
     p.add_argument("--truncation", type=float, default=0.7, help="truncation psi (default: %(default)s)")
     p.add_argument("--columns", type=int, default=None, help="images per row (default: square-ish)")
@@ -44,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.truncation <= 2.0:
         raise LavliveError(f"--truncation {args.truncation}: use a value between 0 and 2")
+    # Checked here: PIL and numpy would refuse them only after the synthesis, as internal errors.
+    if args.columns is not None and not 1 <= args.columns <= 256:
+        raise LavliveError(f"--columns {args.columns}: use 1 to 256 (or leave it out for a square-ish sheet)")
+    if args.size is not None and not 1 <= args.size <= 8192:
+        raise LavliveError(f"--size {args.size}: use 1 to 8192 pixels (or leave it out for the model's resolution)")
     device = resolve_device(args.device)
     G = load_generator(args.model, device)
     print(f"model: {G.source.describe()}")
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             images.append(G(z, truncation_psi=args.truncation, noise_mode="const"))
     frames = to_uint8(torch.cat(images))
     sheet = contact_sheet(frames, args.columns)
-    if args.size:
+    if args.size is not None:
         scale = args.size / G.img_resolution
         sheet = sheet.resize((round(sheet.width * scale), round(sheet.height * scale)))
     with atomic_output(args.output, args.force) as tmp:

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import LavliveError
+from ..errors import LavliveError, given
 
 NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001),
         "119.88": Fraction(120000, 1001)}
@@ -23,9 +23,9 @@ def parse_fps(text: str | float | Fraction) -> Fraction:
     try:
         fps = NTSC.get(str(text)) or Fraction(str(text))
     except (ValueError, ZeroDivisionError):
-        raise LavliveError(f"--fps {text}: not a frame rate (use e.g. 30, 29.97 or 30000/1001)") from None
+        raise LavliveError(f"--fps {given(str(text))}: not a frame rate (use e.g. 30, 29.97 or 30000/1001)") from None
     if not 1 <= fps <= 1000:
-        raise LavliveError(f"--fps {text}: use a frame rate between 1 and 1000")
+        raise LavliveError(f"--fps {given(str(text))}: use a frame rate between 1 and 1000")
     return fps
 
 

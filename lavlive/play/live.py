@@ -44,7 +44,7 @@ from ..lav.statistics import WStatistics, w_statistics
 from ..lav.timeline import ControlTrack
 from ..presets import Preset
 from ..stage.link import StageLink
-from .player import ViewKeys, recent_rate
+from .player import ViewKeys, open_frame_log, recent_rate
 from .setlist import MIN_VISUAL_CROSSFADE
 from .window import Window
 
@@ -145,7 +145,7 @@ class LivePlayer:
 
     def run(self) -> int:
         if self.frame_log is not None:
-            self._log = open(self.frame_log, "w", encoding="utf-8", buffering=1)
+            self._log = open_frame_log(self.frame_log)
             self._log.write("index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve\n")
         try:
             return self._loop()

@@ -51,6 +51,14 @@ class PlayOptions:
     stage: StageLink = field(default_factory=lambda: StageLink(Preset()))  # keys, OSC and MIDI steer the look
 
 
+def open_frame_log(path: Path) -> TextIO:
+    """The --frame-log file, line-buffered; a file that cannot be written is a user error in one line."""
+    try:
+        return open(path, "w", encoding="utf-8", buffering=1)
+    except OSError as e:
+        raise LavliveError(f"--frame-log {path}: cannot write ({e.strerror or e})") from None
+
+
 def recent_rate(times: deque[float], seconds: float = 2.0) -> float:
     """Events per second over the last `seconds` of monotonic `times` (frames shown, for the stats line)."""
     now = time.monotonic()
@@ -194,7 +202,7 @@ class Player:
 
     def run(self) -> int:
         if self.options.frame_log is not None:
-            self._frame_log = open(self.options.frame_log, "w", encoding="utf-8", buffering=1)
+            self._frame_log = open_frame_log(self.options.frame_log)
             self._frame_log.write("index,time,clock,offset,track\n")
         try:
             return self._loop()

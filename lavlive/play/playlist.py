@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import LavliveError
+from ..errors import LavliveError, shown
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -278,7 +278,7 @@ def _settings(table: dict[str, Any], prefix: str, known: tuple[str, ...], base: 
             out[key] = _number(value, key, 0.0, MAX_CROSSFADE if key == "crossfade" else math.inf, prefix)
         else:  # path, preset, model: text
             if not isinstance(value, str) or not value.strip():
-                raise PlaylistError(f"{prefix}{key} = {value!r} should be a non-empty string")
+                raise PlaylistError(f"{prefix}{key} = {shown(value)} should be a non-empty string")
             if key == "model" or (key == "preset" and value.lower().endswith(".toml")):
                 value = str(base / value)  # an absolute value stays as it is
             out[key] = value

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from ..errors import LavliveError
+from ..errors import LavliveError, given
 from ..lav.control import ControlPath
 from ..presets import Preset
 from .parameters import Action, StageControls, apply, preset_values
@@ -29,7 +29,7 @@ def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> t
     except ValueError:
         number = -1
     if not 0 <= number <= 65535:
-        raise LavliveError(f"{option} {text}: use PORT or HOST:PORT (port 0 to 65535)")
+        raise LavliveError(f"{option} {given(text)}: use PORT or HOST:PORT (port 0 to 65535)")
     return host or default_host, number
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LavliveError
+from ..errors import LavliveError, shown
 from ..presets import read_toml
 from .parameters import ACTIONS, MODEL, PARAMETERS, PRESET, TRIGGER, StageControls, StageError, check
 
@@ -123,7 +123,7 @@ def load_midi_map(path: str | Path) -> MidiMap:
             raise MidiMapError(f"{path}: unknown key '{key}' (known: port, cc, note)")
     port = data.get("port")
     if port is not None and (not isinstance(port, str) or not port.strip()):
-        raise MidiMapError(f"{path}: port = {port!r} should be a port name (or part of one)")
+        raise MidiMapError(f"{path}: port = {shown(port)} should be a port name (or part of one)")
     bindings = []
     for kind in ("cc", "note"):
         entries = data.get(kind, [])
@@ -160,7 +160,7 @@ def _binding(kind: str, entry: dict, where: str) -> Binding:
     if action is not None:
         allowed = TRIGGERS if kind == "cc" else ACTIONS
         if action not in allowed:
-            raise MidiMapError(f"{where}: action = {action!r} is not one of {', '.join(allowed)}")
+            raise MidiMapError(f"{where}: action = {shown(action)} is not one of {', '.join(allowed)}")
         value = entry.get("value")
         if PARAMETERS[action].kind in (PRESET, MODEL):
             if value is None:
@@ -170,7 +170,7 @@ def _binding(kind: str, entry: dict, where: str) -> Binding:
             raise MidiMapError(f"{where}: value = {value!r} is not used by action '{action}'; remove it")
         return Binding(kind, number, channel, action=action, value=value)
     if parameter not in SETTABLE:
-        raise MidiMapError(f"{where}: parameter = {parameter!r} is not one of {', '.join(SETTABLE)}")
+        raise MidiMapError(f"{where}: parameter = {shown(parameter)} is not one of {', '.join(SETTABLE)}")
     if kind == "note":
         if "value" not in entry:
             raise MidiMapError(f"{where}: key 'value' is missing (the value the note sets)")

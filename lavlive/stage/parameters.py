@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LavliveError
+from ..errors import LavliveError, shown
 from ..presets import RANGES, Preset, load_preset
 
 if TYPE_CHECKING:
@@ -94,10 +94,6 @@ def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _fmt(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def check(name: str, value: Any = None) -> Any:
     """The value as it will be used (int for seed, float for the rest, a `Preset` for 'preset', the resolved
     checkpoint path for 'model' (None for 'default'), for triggers True to fire and False for a button's
@@ -113,10 +109,10 @@ def check(name: str, value: Any = None) -> Any:
             return True
         if isinstance(value, bool) or (_number(value) and math.isfinite(value)):
             return bool(value)
-        raise StageError(f"stage: {name} = {_fmt(value)} should be nothing, a bool or a number (0 is ignored)")
+        raise StageError(f"stage: {name} = {shown(value)} should be nothing, a bool or a number (0 is ignored)")
     if p.kind == MODEL:
         if not isinstance(value, str) or not value.strip():
-            raise StageError(f"stage: model = {_fmt(value)} should be a checkpoint path or 'default'")
+            raise StageError(f"stage: model = {shown(value)} should be a checkpoint path or 'default'")
         path = Path(value.strip()).expanduser()
         if value.strip() == "default":
             return None
@@ -127,7 +123,7 @@ def check(name: str, value: Any = None) -> Any:
         return str(path.resolve())
     if p.kind == PRESET:
         if not isinstance(value, str) or not value.strip():
-            raise StageError(f"stage: preset = {_fmt(value)} should be a preset name or a .toml path")
+            raise StageError(f"stage: preset = {shown(value)} should be a preset name or a .toml path")
         try:
             return load_preset(value.strip())
         except LavliveError as e:
@@ -135,7 +131,7 @@ def check(name: str, value: Any = None) -> Any:
     lo, hi = p.range
     allowed = f"a number in [{lo}, {hi}]" if p.kind == FLOAT else f"an integer in [{lo}, {hi}]"
     if not _number(value):
-        raise StageError(f"stage: {name} = {_fmt(value)} should be {allowed}")
+        raise StageError(f"stage: {name} = {shown(value)} should be {allowed}")
     if not math.isfinite(value):
         raise StageError(f"stage: {name} = {value} is not finite; allowed: {allowed}")
     if p.kind == INT:
