@@ -28,13 +28,24 @@ def encode(path: Path, data: np.ndarray, rate: int, codec: str = "pcm_s16le", la
             else:
                 x = x.astype(np.float32)
             x = np.ascontiguousarray(x if fmt.endswith("p") else x.T.reshape(1, -1))
-            frame = av.AudioFrame.from_ndarray(x, format=fmt, layout=layout)
+            frame = _audio_frame(x, fmt, layout)
             frame.sample_rate, frame.pts = rate, i
             for p in s.encode(frame):
                 c.mux(p)
         for p in s.encode(None):
             c.mux(p)
     return path
+
+
+def _audio_frame(x: np.ndarray, fmt: str, layout: str) -> av.AudioFrame:
+    """A frame holding x; planar frames of 8+ channels are filled plane by hand, as PyAV's from_ndarray
+    miscounts their planes (it reads one pointer past the last)."""
+    if not fmt.endswith("p") or x.shape[0] < 8:
+        return av.AudioFrame.from_ndarray(x, format=fmt, layout=layout)
+    frame = av.AudioFrame(format=fmt, layout=layout, samples=x.shape[1])
+    for plane, channel in zip(frame.planes, x):
+        plane.update(np.ascontiguousarray(channel).tobytes())
+    return frame
 
 
 def sine(freq: float, seconds: float, rate: int, channels: int = 1, amp: float = 0.5) -> np.ndarray:

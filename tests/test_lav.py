@@ -5,7 +5,7 @@ import pytest
 
 from lavlive.lav.mapping import LavMapper
 from lavlive.lav.smoothing import HierarchicalSmoother, ws_groups, ws_resolutions
-from lavlive.lav.statistics import WStatistics, sample_statistics, w_statistics
+from lavlive.lav.statistics import sample_statistics, w_statistics
 from lavlive.presets import ModulationSettings, SmoothingSettings
 
 RATE = 75.0

@@ -35,6 +35,10 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 _SURROUND_GAIN = 1.0 / math.sqrt(2.0)  # centre and rear channels enter a mix at -3 dB
 STARTUP_GRACE = 5.0  # seconds a sound card may take to deliver its first input
 _GIVE_UP_AFTER = 32  # consecutive undecodable packets at the start before a file counts as not audio
+# Sample rates real audio uses lie well inside this; beyond it lies a damaged header, whose rate would
+# make the resampler ask for gigabytes (1 GHz) or stretch seconds of data into days (a few Hz).
+_RATES = (1000, 1_000_000)
+_PLANE_POINTERS = 8  # inline plane pointers of an AVFrame; planar frames with as many channels go through _packed
 
 
 class AudioFileError(LavliveError):
@@ -52,17 +56,31 @@ def _sanitize(x: np.ndarray) -> np.ndarray:
     return np.clip(x, -1.0, 1.0, out=x)
 
 
-def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
+def _frame_to_float(frame: av.AudioFrame, packers: dict[tuple[str, str, int], av.AudioResampler]) -> np.ndarray:
     """Any sample format -> float32 [channels, n], integers scaled to [-1, 1)."""
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar and channels >= _PLANE_POINTERS:
+        return _sanitize(np.concatenate([f.to_ndarray().reshape(-1, channels).T for f in _packed(frame, packers)]
+                                        or [np.zeros((channels, 0), np.float32)], axis=1))
     x = frame.to_ndarray()
     if not frame.format.is_planar:
-        x = x.reshape(-1, len(frame.layout.channels)).T
+        x = x.reshape(-1, channels).T
     if np.issubdtype(x.dtype, np.unsignedinteger):
         half = float(2 ** (8 * x.dtype.itemsize - 1))
         return ((x.astype(np.float64) - half) / half).astype(np.float32)
     if np.issubdtype(x.dtype, np.integer):
         return (x.astype(np.float64) * (1.0 / 2 ** (8 * x.dtype.itemsize - 1))).astype(np.float32)
     return _sanitize(np.array(x, dtype=np.float32))  # float input may hold NaN, inf or overs
+
+
+def _packed(frame: av.AudioFrame, packers: dict[tuple[str, str, int], av.AudioResampler]) -> list[av.AudioFrame]:
+    """A planar frame of 8+ channels as packed float32, converted by FFmpeg. PyAV counts a frame's planes up to
+    the first null pointer, and such frames have none after their last plane: it would read (and crash on)
+    pointers past them. A packed frame has one plane, which PyAV reads correctly."""
+    key = (frame.format.name, frame.layout.name, frame.sample_rate)
+    if key not in packers:  # one per kind of frame: a resampler refuses frames unlike its first
+        packers[key] = av.AudioResampler(format="flt", layout=frame.layout, rate=frame.sample_rate)
+    return packers[key].resample(frame)
 
 
 def _side(name: str, index: int, count: int) -> str:
@@ -132,6 +150,9 @@ class FileSource:
             total = self._container_seconds(container, stream)
         if self.source_rate <= 0 or self.source_channels <= 0:
             raise _file_error(self.path, "audio stream has no sample rate or no channels")
+        if not _RATES[0] <= self.source_rate <= _RATES[1]:
+            raise _file_error(self.path, f"audio stream claims {self.source_rate} samples a second, which no "
+                                         "audio has (the file's header is damaged)")
         self.duration: float | None = None
         if total is not None:
             self.duration = max(0.0, total - self._skip / self.sample_rate)
@@ -164,6 +185,10 @@ class FileSource:
         if not container.streams.audio:
             container.close()
             raise _file_error(p, "contains no audio stream")
+        if container.streams.audio[0].codec_context is None:  # the container names no codec FFmpeg knows
+            container.close()
+            raise _file_error(p, "its audio stream has no known codec (the file is damaged, "
+                                 "or uses a codec this FFmpeg lacks)")
         return container
 
     def _decoded(self, container: Any) -> Iterator[av.AudioFrame]:
@@ -203,13 +228,17 @@ class FileSource:
         resampler: av.AudioResampler | None = None
         rate = 0
         decoded = 0
+        packers: dict[tuple[str, str, int], av.AudioResampler] = {}
         self.decode_errors = 0
         with self._open() as container:
             for frame in self._decoded(container):
                 if frame.samples == 0:
                     continue
+                if not _RATES[0] <= frame.sample_rate <= _RATES[1]:
+                    self._damaged(f"skipped audio at {frame.sample_rate} samples a second (damaged)")
+                    continue
                 decoded += frame.samples
-                x = _frame_to_float(frame)
+                x = _frame_to_float(frame, packers)
                 names = [c.name for c in frame.layout.channels]
                 if len(names) != x.shape[0]:  # layout unknown to PyAV: treat channels as unnamed
                     names = ["NONE"] * x.shape[0]

@@ -23,7 +23,7 @@ import safetensors.torch
 import torch
 from torch import Tensor
 
-from ..errors import LavliveError
+from ..errors import LavliveError, shown
 from .network import GeneratorConfig, expected_shapes, fir_kernel
 from .safe_pickle import PersistentObject, TFNetwork, UnsafePickleError, safe_load
 
@@ -141,7 +141,17 @@ def _read_safetensors(path: Path) -> Checkpoint:
             raise _failer(path)("is a .safetensors file without a lavlive generator config",
                                 "convert the original checkpoint with 'lavlive models convert'")
         sd = {k: f.get_tensor(k) for k in f.keys()}
-    cfg = GeneratorConfig.from_dict(json.loads(meta["config"]))
+    fail = _failer(path)
+    try:
+        raw = json.loads(meta["config"])
+    except ValueError:
+        raise fail("has a generator config that is not valid JSON", "the file is corrupt; convert it again") from None
+    if not isinstance(raw, dict):
+        raise fail("has a generator config that is not a JSON object", "the file is corrupt; convert it again")
+    try:
+        cfg = GeneratorConfig.from_dict(raw)
+    except ValueError as e:
+        raise fail(f"has an unusable generator config ({e})", "the file is corrupt; convert it again") from None
     return Checkpoint(cfg, sd, "lavlive-safetensors")
 
 
@@ -173,6 +183,8 @@ def _flatten_persistent(obj: Any, prefix: str, fail) -> dict[str, Tensor]:
     for group in ("_parameters", "_buffers"):
         for name, t in (obj.state.get(group) or {}).items():
             if t is not None and name not in skip:
+                if not isinstance(t, Tensor):
+                    raise fail(f"'{prefix}{name}' is not a tensor", "the file is corrupt")
                 out[prefix + name] = t.detach()
     for name, sub in (obj.state.get("_modules") or {}).items():
         out.update(_flatten_persistent(sub, f"{prefix}{name}.", fail))
@@ -188,33 +200,60 @@ def _from_ada(g: PersistentObject, fail) -> Checkpoint:
         raise fail("is a StyleGAN3 (config T/R) network, which lavlive does not support yet",
                    "use a StyleGAN2 network (stylegan3 repo --cfg=stylegan2 works)")
     if g.class_name != "Generator" or not isinstance(synthesis, PersistentObject):
-        raise fail(f"G_ema is a '{g.class_name}', not a StyleGAN2 generator", "use a StyleGAN2 network pickle")
+        what = f"a '{g.class_name}'" if g.class_name else "an object without a class name"
+        raise fail(f"G_ema is {what}, not a StyleGAN2 generator", "use a StyleGAN2 network pickle")
     kw = dict(g.state.get("_init_kwargs") or {})
     mk = dict(kw.get("mapping_kwargs") or {})
     sk = dict(kw.get("synthesis_kwargs") or {})
     arch = sk.get("architecture", "skip")
     if arch != "skip":
-        raise fail(f"uses the '{arch}' generator architecture; lavlive supports 'skip' (config E/F)",
+        raise fail(f"names the generator architecture {shown(arch)}; lavlive supports 'skip' (config E/F)",
                    "use a StyleGAN2 config-F style network")
     sd = _flatten_persistent(g, "", fail)
     try:
         cfg = GeneratorConfig(
-            z_dim=int(kw["z_dim"]), c_dim=int(kw.get("c_dim", 0)), w_dim=int(kw["w_dim"]),
-            img_resolution=int(kw["img_resolution"]), img_channels=int(kw["img_channels"]),
-            mapping_layers=int(mk.get("num_layers", 8)),
-            mapping_lr_multiplier=float(mk.get("lr_multiplier", 0.01)),
-            channel_base=int(sk.get("channel_base", 32768)), channel_max=int(sk.get("channel_max", 512)),
-            num_fp16_res=int(sk.get("num_fp16_res", 0)),
-            conv_clamp=None if sk.get("conv_clamp") is None else float(sk["conv_clamp"]),
-            resample_filter=tuple(int(v) for v in sk.get("resample_filter", (1, 3, 3, 1))),
+            z_dim=_setting(kw, "z_dim", int), c_dim=_setting(kw, "c_dim", int, 0), w_dim=_setting(kw, "w_dim", int),
+            img_resolution=_setting(kw, "img_resolution", int), img_channels=_setting(kw, "img_channels", int),
+            mapping_layers=_setting(mk, "num_layers", int, 8),
+            mapping_lr_multiplier=_setting(mk, "lr_multiplier", float, 0.01),
+            channel_base=_setting(sk, "channel_base", int, 32768), channel_max=_setting(sk, "channel_max", int, 512),
+            num_fp16_res=_setting(sk, "num_fp16_res", int, 0),
+            conv_clamp=None if sk.get("conv_clamp") is None else _setting(sk, "conv_clamp", float),
+            resample_filter=_setting(sk, "resample_filter", _taps, (1, 3, 3, 1)),
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except ValueError as e:
         raise fail(f"has an unusable generator config ({e})", "the file is corrupt or of an unsupported kind") from None
     return Checkpoint(cfg, sd, "stylegan2-ada-pickle")
 
 
+_REQUIRED = object()
+
+
+def _setting(d: dict[str, Any], key: str, cast: Any, default: Any = _REQUIRED) -> Any:
+    """One constructor argument from a pickle; a missing or mistyped one is named (never shown as 'None')."""
+    if key not in d:
+        if default is _REQUIRED:
+            raise ValueError(f"{key} is missing")
+        return default
+    try:
+        return cast(d[key])
+    except (TypeError, ValueError, OverflowError):
+        kind = "a number" if cast in (int, float) else "a list of taps"
+        raise ValueError(f"{key} is {shown(d[key])}, not {kind}") from None
+
+
+def _taps(v: Any) -> tuple[int, ...]:
+    return tuple(int(t) for t in v)
+
+
 def _tf_vars(net: TFNetwork, prefix: str = "") -> dict[str, np.ndarray]:
-    out = {prefix + str(name): np.asarray(value) for name, value in net.state.get("variables", [])}
+    out: dict[str, np.ndarray] = {}
+    for entry in net.state.get("variables") or []:
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
+            raise ValueError(f"a variable under '{prefix or '/'}' is not a (name, value) pair")
+        out[prefix + str(entry[0])] = value = np.asarray(entry[1])
+        if value.dtype.kind not in "fiu":
+            raise ValueError(f"variable '{prefix}{entry[0]}' is not a numeric array")
     for cname, comp in (net.state.get("components") or {}).items():
         if isinstance(comp, TFNetwork):
             out.update(_tf_vars(comp, f"{prefix}{cname}/"))
@@ -224,7 +263,7 @@ def _tf_vars(net: TFNetwork, prefix: str = "") -> dict[str, np.ndarray]:
 def _from_tf(gs: TFNetwork, fail) -> Checkpoint:
     kw = dict(gs.state.get("static_kwargs") or {})
     if kw.get("architecture", "skip") != "skip":
-        raise fail(f"uses the '{kw['architecture']}' architecture; lavlive supports 'skip' (config E/F)",
+        raise fail(f"names the architecture {shown(kw['architecture'])}; lavlive supports 'skip' (config E/F)",
                    "use a StyleGAN2 config-F network")
     tf = _tf_vars(gs)
     if "synthesis/4x4/Const/const" not in tf:
@@ -271,9 +310,11 @@ def _from_tf(gs: TFNetwork, fail) -> Checkpoint:
     has_avg = "dlatent_avg" in tf
     if has_avg:
         sd["mapping.w_avg"] = t(tf["dlatent_avg"])
-    cfg = replace(infer_config(sd, fail),
-                  mapping_lr_multiplier=float(kw.get("mapping_lrmul", 0.01)),
-                  resample_filter=tuple(kw.get("resample_kernel", (1, 3, 3, 1))))
+    try:
+        cfg = replace(infer_config(sd, fail), mapping_lr_multiplier=_setting(kw, "mapping_lrmul", float, 0.01),
+                      resample_filter=_setting(kw, "resample_kernel", _taps, (1, 3, 3, 1)))
+    except ValueError as e:
+        raise fail(f"has an unusable generator config ({e})", "the file is corrupt or of an unsupported kind") from None
     return Checkpoint(cfg, _with_filters(cfg, sd), "stylegan2-tf-pickle", has_avg)
 
 
@@ -302,6 +343,9 @@ def _read_torch_file(path: Path, fail) -> Checkpoint:
 def _from_rosinality(src: dict[str, Tensor], latent_avg: Any, fail) -> Checkpoint:
     if "input.input" not in src or "conv1.conv.weight" not in src:
         raise fail("has a g_ema without StyleGAN2 generator weights", "the checkpoint is not a stylegan2-pytorch one")
+    damaged = next((k for k, v in src.items() if not isinstance(v, Tensor)), None)
+    if damaged is not None:
+        raise fail(f"g_ema entry '{damaged}' is not a tensor", "the file is corrupt")
     sd: dict[str, Tensor] = {}
     i = 1
     while f"style.{i}.weight" in src:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from ..errors import shown
 
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)
@@ -58,18 +59,19 @@ class GeneratorConfig:
         for name, (lo, hi) in limits.items():
             v = getattr(self, name)
             if type(v) is not int or not lo <= v <= hi:
-                raise ValueError(f"generator config {name}={v!r} is not an integer in [{lo}, {hi}]")
+                raise ValueError(f"generator config {name}={shown(v)} is not an integer in [{lo}, {hi}]")
         res = self.img_resolution
         if res & (res - 1):
             raise ValueError(f"generator config img_resolution={res} is not a power of two")
         if self.channels(res) < 1:
             raise ValueError(f"generator config gives no channels at {res}px (channel_base={self.channel_base})")
-        if len(self.resample_filter) != 4 or not all(type(t) is int and 0 < t < 1000 for t in self.resample_filter):
-            raise ValueError(f"generator config resample_filter={self.resample_filter!r} is not 4 positive taps")
+        taps = self.resample_filter
+        if not isinstance(taps, tuple) or len(taps) != 4 or not all(type(t) is int and 0 < t < 1000 for t in taps):
+            raise ValueError(f"generator config resample_filter={shown(taps)} is not 4 positive taps")
         for name in ("mapping_lr_multiplier", "conv_clamp"):
             v = getattr(self, name)
-            if v is not None and not (isinstance(v, float) and math.isfinite(v) and v > 0):
-                raise ValueError(f"generator config {name}={v!r} is not a positive finite float")
+            if (v is not None or name != "conv_clamp") and not (isinstance(v, float) and math.isfinite(v) and v > 0):
+                raise ValueError(f"generator config {name}={shown(v)} is not a positive finite float")
 
     @property
     def block_resolutions(self) -> list[int]:

@@ -60,7 +60,9 @@ NDARRAY = _NdarrayMarker()
 def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
     if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("state"), dict):
         raise UnsafePickleError("torch_utils.persistence object with unexpected metadata")
-    return PersistentObject(str(meta.get("class_name")), str(meta.get("module_src", "")), meta["state"])
+    # A damaged file may lack the name or the source: keep "" rather than the text 'None'.
+    name, src = meta.get("class_name"), meta.get("module_src")
+    return PersistentObject(name if isinstance(name, str) else "", src if isinstance(src, str) else "", meta["state"])
 
 
 def _numpy_reconstruct(subtype: Any, *_shape_and_code: Any) -> np.ndarray:
@@ -155,17 +157,34 @@ ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle._Unpickler):
+    """The allowlist on CPython's pure-Python unpickler, whose memo is a dict. The C unpickler keeps its memo
+    in an array sized by the largest index stored: one flipped bit in a PUT index (LONG_BINPUT 536,871,444)
+    made it allocate and zero about 8 GiB. Network pickles hold few, large opcodes, so it is as fast here."""
+
     def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED[(module, name)]
         except KeyError:
-            raise UnsafePickleError(f"refused global '{module}.{name}' (not on the allowlist)") from None
+            shown = _printable(f"{module}.{name}")
+            raise UnsafePickleError(f"refused global '{shown}' (not on the allowlist)") from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError("persistent references are refused")
 
 
+def _printable(text: str, limit: int = 120) -> str:
+    """A name from the file, fit for a one-line message: control characters escaped, length capped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+
+
 def safe_load(file: BinaryIO) -> Any:
-    """Unpickle with the allowlist; raises UnsafePickleError naming any refused global."""
-    return RestrictedUnpickler(file).load()
+    """Unpickle with the allowlist; raises UnsafePickleError naming any refused global.
+
+    An opcode meeting data of the wrong kind (SETITEM on a number, APPEND to None: a damaged stream) raises
+    a Python error whose text would describe our internals; it becomes an UnpicklingError saying where."""
+    try:
+        return RestrictedUnpickler(file).load()
+    except (TypeError, AttributeError, IndexError, KeyError):
+        where = file.tell() if hasattr(file, "tell") else "?"
+        raise pickle.UnpicklingError(f"damaged pickle data near byte {where}") from None
