@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from audio_files import encode, with_header_length
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.cli import main
 from lavlive.generator import Generator, GeneratorConfig, save_generator
+from lavlive.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 44100
@@ -184,11 +186,28 @@ def test_silence_is_still_and_music_moves(tmp_path, model, music):
     assert np.median(moving) > 10 * max(np.median(still), 0.05)
 
 
-def test_render_is_reproducible_and_sidecar_describes_it(tmp_path, model, music):
+def psnr(x: np.ndarray, y: np.ndarray) -> float:
+    mse = np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+
+
+def test_render_is_reproducible_and_sidecar_describes_it(tmp_path, model, music, monkeypatch):
+    handed: dict[str, list[str]] = {}  # what each render handed the encoder, frame by frame
+    write = VideoWriter.write
+
+    def recording(self, image):
+        handed.setdefault(self.path.suffix, []).append(hashlib.sha256(np.ascontiguousarray(image)).hexdigest())
+        write(self, image)
+
+    monkeypatch.setattr(VideoWriter, "write", recording)
     a, b = tmp_path / "a.mp4", tmp_path / "b.mkv"
     assert render(music, a, model, "--duration", "2", "--seed", "7", "--batch", "3") == 0
     assert render(music, b, model, "--duration", "2", "--seed", "7", "--batch", "3") == 0
-    assert np.array_equal(video_frames(a)[0], video_frames(b)[0])
+    assert len(handed[".mp4"]) == 60 and handed[".mp4"] == handed[".mkv"]  # the same pictures, to the bit
+    # x264's bitstream was seen to differ between renders whose frames were identical to the bit (about 1 run
+    # in 8 under CPU load; the two decodes then agree to 38.5 dB, where seeds 7 and 8 agree to 17 dB), so the
+    # decoded videos are compared as a viewer would: the same pictures within compression noise.
+    assert psnr(video_frames(a)[0], video_frames(b)[0]) >= 32
     meta = json.loads((tmp_path / "a.mp4.json").read_text())
     assert meta["seeds"]["projection"] == 7 and meta["preset"]["modulation"]["seed"] == 7
     assert meta["preset"]["smoothing"]["coarse"] == 0.8  # every resolved value, not just the overrides
