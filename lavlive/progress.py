@@ -19,14 +19,6 @@ class Progress:
         self._bar = tqdm(total=total if total and total > 0 else None, unit=unit, desc=desc, leave=leave,
                          unit_scale=scale if scale != 1.0 else False, dynamic_ncols=True)
 
-    @property
-    def count(self) -> float:
-        return self._bar.n
-
-    @property
-    def total(self) -> float | None:
-        return self._bar.total
-
     def update(self, n: float = 1) -> None:
         bar = self._bar
         if bar.total is not None and bar.n + n > bar.total:
