@@ -16,6 +16,10 @@ returns it then. One exception, at the very start: reflect padding mirrors the f
 the 24 kHz model's frames 0-6 depend on the first 7 hops and come together once 2240 samples
 (93 ms) are in. Lookaheads: 24 kHz 0; 32 kHz 2386 samples (74.6 ms, under 4 frames); 48 kHz one
 segment (1 s, a bound).
+
+Between two blocks, `state()` is an operator's whole streaming state as plain data (each layer's
+history, the LSTM's (h, c), what waits for a frame) and `load_state()` puts it into an operator
+built the same way, which then goes on to the bit as the first would have (lavlive/snapshot.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import LavliveError
+from ..snapshot import array_of, fits, reading, same_settings, scalar_of
 from .encodec_models import SeanetSpec, encoder_key, resolve_seanet
 
 __all__ = ["EmbeddingStream", "StreamingEncoder", "SegmentedEncoder", "load_encoder", "stream_for", "encode_file"]
@@ -47,9 +52,27 @@ class EmbeddingStream(Protocol):
     def push(self, block: np.ndarray | Tensor) -> Tensor: ...
     def flush(self) -> Tensor: ...
     def reset(self) -> None: ...
+    def state(self) -> dict: ...
+    def load_state(self, state: dict) -> None: ...
 
 
 # --- streaming layers: each maps input columns [C, n] to the output columns now final (None: none) ---
+# Each also gives its streaming state as plain data (`state`) and takes it back (`load_state`), so a
+# render can stop between two blocks and go on elsewhere (see lavlive/snapshot.py).
+
+def _array(x: Tensor | None) -> np.ndarray | None:
+    """A tensor as snapshot data: on the CPU, its dtype kept, a copy (never a view of a larger one)."""
+    return None if x is None else x.detach().cpu().numpy().copy()
+
+
+def _tensor(value: object, what: str, shape: tuple[int | None, ...], device: torch.device) -> Tensor | None:
+    """Snapshot data back as a float32 tensor on `device` (None stays None)."""
+    return None if value is None else torch.from_numpy(array_of(value, what, shape, np.float32)).to(device)
+
+
+def _int(state: dict, key: str, where: str) -> int:
+    return int(scalar_of(state[key], f"{where} {key}", (int, np.integer)))
+
 
 def _cat(a: Tensor | None, b: Tensor | None) -> Tensor | None:
     if a is None or a.shape[1] == 0:
@@ -73,6 +96,25 @@ class _Node:
     def needs(self, q: int) -> int:
         """The last input index that output index q depends on (steady state)."""
         return q
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict, where: str, device: torch.device) -> None:
+        fits(isinstance(state, dict), f"{where} holds no layer state")
+
+
+def _conv1d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int = 1, dilation: int = 1) -> Tensor:
+    """conv1d of x [channels, n] whose result does not depend on the number of CPU threads.
+
+    A kernel of width 1 is a matrix product, and torch computes it with a blocking that changes
+    with the thread count (last bits of float32 differ). A segmented render draws frames in other
+    processes with other thread counts, so the pointwise convolutions run as width-2 kernels with
+    a zero tap instead, through the same direct convolution as the wider kernels (measured on
+    2 cores: ws identical with 1 and 2 threads, about 10 % more encoder time)."""
+    if weight.shape[-1] == 1 and stride == 1:
+        x, weight = F.pad(x, (0, 1)), F.pad(weight, (0, 1))
+    return F.conv1d(x.unsqueeze(0), weight, bias, stride=stride, dilation=dilation)[0]
 
 
 class _Conv(_Node):
@@ -99,6 +141,16 @@ class _Conv(_Node):
     def needs(self, q: int) -> int:
         return q * self.stride - self.left + self.span - 1
 
+    def state(self) -> dict:
+        return {"hist": _array(self.hist), "start": self.start, "seen": self.seen, "done": self.done}
+
+    def load_state(self, state: dict, where: str, device: torch.device) -> None:
+        hist = _tensor(state["hist"], f"{where} history", (self.weight.shape[1], None), device)
+        start, seen, done = (_int(state, key, where) for key in ("start", "seen", "done"))
+        fits(seen == 0 if hist is None else hist.shape[1] == seen - start > 0,
+             f"{where} history holds {0 if hist is None else hist.shape[1]} samples, not {seen - start}")
+        self.hist, self.start, self.seen, self.done = hist, start, seen, done
+
     def push(self, x: Tensor) -> Tensor | None:
         self.hist = _cat(self.hist, x)
         self.seen += x.shape[1]
@@ -120,7 +172,7 @@ class _Conv(_Node):
             seg = self.hist[:, lo - self.start: hi - self.start]
         else:
             seg = self._padded(lo, hi, total)
-        y = F.conv1d(seg.unsqueeze(0), self.weight, self.bias, stride=self.stride, dilation=self.dilation)[0]
+        y = _conv1d(seg, self.weight, self.bias, self.stride, self.dilation)
         self.done = end
         keep = max(0, min(self.done * self.stride - self.left, self.seen - self.right - self.stride - 1))
         if keep > self.start:
@@ -175,16 +227,30 @@ class _LSTM(_Node):
         self.reset()
 
     def reset(self) -> None:
-        self.state: list[tuple[Tensor, Tensor]] | None = None
+        self.hc: list[tuple[Tensor, Tensor]] | None = None  # (h, c) per layer, once started
+
+    def state(self) -> dict:
+        return {"hc": None if self.hc is None else [[_array(h), _array(c)] for h, c in self.hc]}
+
+    def load_state(self, state: dict, where: str, device: torch.device) -> None:
+        hc, shape = state["hc"], (1, self.out_channels)
+        if hc is None:
+            self.hc = None
+            return
+        fits(isinstance(hc, list) and len(hc) == len(self.layers),
+             f"{where} holds the state of {len(hc) if isinstance(hc, list) else 'no'} LSTM layers, "
+             f"not {len(self.layers)}")
+        self.hc = [(_tensor(h, f"{where} layer {i} h", shape, device),
+                    _tensor(c, f"{where} layer {i} c", shape, device)) for i, (h, c) in enumerate(hc)]
 
     def push(self, x: Tensor) -> Tensor | None:
-        if self.state is None:
+        if self.hc is None:
             zero = x.new_zeros(1, self.out_channels)
-            self.state = [(zero, zero) for _ in self.layers]
+            self.hc = [(zero, zero) for _ in self.layers]
         seq = x.T  # [n, C]
         for i, (w_ih, w_hh_t, bias) in enumerate(self.layers):
             gates_in = torch.addmm(bias, seq, w_ih.T)  # the input side for all steps at once
-            h, c = self.state[i]
+            h, c = self.hc[i]
             outs = []
             for t in range(seq.shape[0]):
                 gates = torch.addmm(gates_in[t: t + 1], h, w_hh_t)
@@ -192,7 +258,7 @@ class _LSTM(_Node):
                 c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
                 h = torch.sigmoid(og) * torch.tanh(c)
                 outs.append(h)
-            self.state[i] = (h, c)
+            self.hc[i] = (h, c)
             seq = torch.cat(outs)
         y = seq.T
         return y + x if self.skip else y
@@ -210,6 +276,16 @@ class _Chain(_Node):
         for n in reversed(self.nodes):
             q = n.needs(q)
         return q
+
+    def state(self) -> dict:
+        return {"nodes": [n.state() for n in self.nodes]}
+
+    def load_state(self, state: dict, where: str, device: torch.device) -> None:
+        nodes = state["nodes"]
+        fits(isinstance(nodes, list) and len(nodes) == len(self.nodes),
+             f"{where} has {len(nodes) if isinstance(nodes, list) else 'no'} layers, not {len(self.nodes)}")
+        for i, (n, s) in enumerate(zip(self.nodes, nodes)):
+            n.load_state(s, f"{where}.{i}", device)
 
     def push(self, x: Tensor) -> Tensor | None:
         for n in self.nodes:
@@ -245,6 +321,17 @@ class _Residual(_Node):
 
     def needs(self, q: int) -> int:
         return max(self.block.needs(q), self.shortcut.needs(q))
+
+    def state(self) -> dict:
+        return {"block": self.block.state(), "shortcut": self.shortcut.state(),
+                "pending_a": _array(self.pending_a), "pending_b": _array(self.pending_b)}
+
+    def load_state(self, state: dict, where: str, device: torch.device) -> None:
+        self.block.load_state(state["block"], f"{where}.block", device)
+        self.shortcut.load_state(state["shortcut"], f"{where}.shortcut", device)
+        shape = (self.out_channels, None)
+        self.pending_a = _tensor(state["pending_a"], f"{where} pending shortcut", shape, device)
+        self.pending_b = _tensor(state["pending_b"], f"{where} pending block", shape, device)
 
     def push(self, x: Tensor) -> Tensor | None:
         return self._sum(self.shortcut.push(x), self.block.push(x))
@@ -304,6 +391,15 @@ def _on(module: nn.Module, device: torch.device) -> nn.Module:
     return (module if here == device else copy.deepcopy(module).to(device)).eval()
 
 
+def _thread_invariant(module: nn.Module) -> nn.Module:
+    """The module with its pointwise convolutions computed as `_conv1d` does (see there: why)."""
+    for conv in module.modules():
+        if isinstance(conv, nn.Conv1d) and conv.kernel_size == (1,) and conv.stride == (1,) and conv.padding == (0,):
+            conv.forward = lambda x, conv=conv: _conv1d(x[0], conv.weight, conv.bias).unsqueeze(0) \
+                if x.shape[0] == 1 else torch.stack([_conv1d(xi, conv.weight, conv.bias) for xi in x])
+    return module
+
+
 # --- the operators -------------------------------------------------------------------------------
 
 class _Base:
@@ -337,6 +433,12 @@ class _Base:
 
     def _no_frames(self) -> Tensor:
         return torch.zeros(0, self.dim, device=self.device)
+
+    def _kind(self) -> dict:
+        return {"encoder": self.name, "sample_rate": self.sample_rate, "channels": self.channels, "hop": self.hop}
+
+    def _check_kind(self, state: dict) -> None:
+        same_settings(state["kind"], self._kind(), "an EnCodec encoder")
 
 
 class StreamingEncoder(_Base):
@@ -386,6 +488,25 @@ class StreamingEncoder(_Base):
         self.ended = True
         return self._frames(_cat(head, self.graph.flush()))
 
+    def state(self) -> dict:
+        """The streaming state between two blocks, as plain data (see lavlive/snapshot.py)."""
+        return {"kind": self._kind(), "graph": self.graph.state(), "pending": [_array(x) for x in self.pending],
+                "pending_n": self.pending_n, "total": self.total, "next_run": self.next_run, "ended": self.ended}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state` (of an encoder like this one, its weights aside)."""
+        with reading(f"EnCodec {self.name}"):
+            self._check_kind(state)
+            pending = [_tensor(x, f"EnCodec {self.name} pending input", (self.channels, None), self.device)
+                       for x in state["pending"]]
+            counts = {key: _int(state, key, f"EnCodec {self.name}") for key in ("pending_n", "total", "next_run")}
+            fits(counts["pending_n"] == sum(x.shape[1] for x in pending),
+                 f"EnCodec {self.name} pending input does not add up to its count")
+            ended = bool(scalar_of(state["ended"], f"EnCodec {self.name} ended", (bool, np.bool_)))
+            self.graph.load_state(state["graph"], f"EnCodec {self.name} graph", self.device)
+        self.pending, self.ended = pending, ended
+        self.pending_n, self.total, self.next_run = counts["pending_n"], counts["total"], counts["next_run"]
+
     def _take(self) -> Tensor:
         x = self.pending[0] if len(self.pending) == 1 else torch.cat(self.pending, dim=1)
         self.pending, self.pending_n = [], 0
@@ -403,7 +524,7 @@ class SegmentedEncoder(_Base):
                  source: str = "given module"):
         self._init_common(spec, name, device, source)
         assert spec.segment is not None
-        self.seanet = _on(seanet, self.device)
+        self.seanet = _thread_invariant(_on(seanet, self.device))
         self.segment_length = int(spec.segment * spec.sample_rate)
         self.lookahead = spec.segment
         self.buffer = torch.zeros(self.channels, self.segment_length, device=self.device)
@@ -435,6 +556,22 @@ class SegmentedEncoder(_Base):
         self.filled = 0
         self.ended = True
         return y
+
+    def state(self) -> dict:
+        """The streaming state between two blocks (the current segment so far), as plain data."""
+        return {"kind": self._kind(), "segment": _array(self.buffer[:, :self.filled]), "ended": self.ended}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state` (of an encoder like this one, its weights aside)."""
+        with reading(f"EnCodec {self.name}"):
+            self._check_kind(state)
+            seg = _tensor(state["segment"], f"EnCodec {self.name} segment", (self.channels, None), self.device)
+            fits(seg is not None and seg.shape[1] < self.segment_length,
+                 f"EnCodec {self.name} segment is not a part of one {self.segment_length}-sample segment")
+            ended = bool(scalar_of(state["ended"], f"EnCodec {self.name} ended", (bool, np.bool_)))
+        self.buffer.zero_()
+        self.buffer[:, :seg.shape[1]] = seg
+        self.filled, self.ended = seg.shape[1], ended
 
     def _encode(self, x: Tensor) -> Tensor:
         return encode_segment(self.seanet, self.spec, x)

@@ -20,7 +20,8 @@ hop 480, n_fft 2048, kernel 17) give 50 frames/s — exact 20 ms frame times, th
 50 Hz EnCodec embeddings — and a lookahead of 4864 samples ≈ 0.203 s.
 
 Memory is bounded: the last n_fft + block samples, a ring of `harmonic_kernel` spectra, and the
-last few mel frames for the onset difference.
+last few mel frames for the onset difference. That is also all of `state()`, the streaming state
+as plain data, which `load_state()` takes back (to resume elsewhere; lavlive/snapshot.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 from scipy.ndimage import median_filter
+
+from ..snapshot import array_of, reading, same_settings, scalar_of
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -154,6 +157,37 @@ class MusicFeatures:
             self._n_out += 1
         parts.append(self._pack(frames, n - r))
         return MusicFrames.concat(parts, parts[0].start)
+
+    def state(self) -> dict:
+        """The streaming state between two blocks, as plain data (see lavlive/snapshot.py)."""
+        return {"config": self._config(), "buf": self._buf.copy(), "n_stft": self._n_stft, "n_out": self._n_out,
+                "mag": self._mag.copy(), "pmed": self._pmed.copy(), "early": [m.copy() for m in self._early],
+                "db": [d.copy() for d in self._db], "db_max": self._db_max, "peak": self._peak, "done": self._done}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state`, taken from features analysed with the same settings."""
+        with reading("the music features"):
+            same_settings(state["config"], self._config(), "music features")
+            bins, mels = self.n_fft // 2 + 1, self._mel.shape[0]
+            new = {"buf": array_of(state["buf"], "the features' sample buffer", (None,), np.float64),
+                   "mag": array_of(state["mag"], "the features' spectra", self._mag.shape, np.float64),
+                   "pmed": array_of(state["pmed"], "the features' medians", self._pmed.shape, np.float64),
+                   "early": [array_of(m, "the features' first spectra", (bins,), np.float64) for m in state["early"]],
+                   "db": [array_of(d, "the features' mel frames", (mels,), np.float64) for d in state["db"]]}
+            for key in ("n_stft", "n_out"):
+                new[key] = int(scalar_of(state[key], f"the features' {key}", (int, np.integer)))
+            for key in ("db_max", "peak"):  # kept as they are: a numpy scalar promotes unlike a float
+                new[key] = scalar_of(state[key], f"the features' {key}", (int, float, np.floating))
+            new["done"] = bool(scalar_of(state["done"], "the features' done", (bool, np.bool_)))
+        for key, value in new.items():
+            setattr(self, "_" + key, value)
+
+    def _config(self) -> dict:
+        """What shapes the analysis, as a snapshot records it (to refuse one made with other settings)."""
+        return {"sample_rate": self.sample_rate, "hop_length": self.hop_length, "n_fft": self.n_fft,
+                "harmonic_kernel": self.harmonic_kernel, "percussive_kernel": self.percussive_kernel,
+                "n_mels": int(self._mel.shape[0]), "top_db": self.top_db, "amin": self.amin,
+                "chroma_floor": self.chroma_floor, "onset_floor": self.onset_floor, "decay": self._decay}
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..snapshot import reading, same_settings, scalar_of
+
 
 class BeatDetector:
     """Streaming: `push(onset [T])` → bool [T], True where a beat starts; `count` beats so far."""
@@ -21,6 +23,20 @@ class BeatDetector:
         self.count = 0
         self._previous = 0.0
         self._since = self.refractory_frames  # frames since the last beat
+
+    def state(self) -> dict:
+        """The count and what the next crossing depends on, as plain data (see lavlive/snapshot.py)."""
+        return {"settings": self._settings(), "count": self.count, "previous": self._previous, "since": self._since}
+
+    def load_state(self, state: dict) -> None:
+        with reading("the beat detector"):
+            same_settings(state["settings"], self._settings(), "a beat detector")
+            count, since = (int(scalar_of(state[k], f"the beats' {k}", (int, np.integer))) for k in ("count", "since"))
+            previous = scalar_of(state["previous"], "the beats' previous onset", (int, float, np.floating))
+        self.count, self._previous, self._since = count, previous, since
+
+    def _settings(self) -> dict:
+        return {"threshold": self.threshold, "refractory_frames": self.refractory_frames}
 
     def push(self, onset: np.ndarray) -> np.ndarray:
         beats = np.zeros(len(onset), bool)

@@ -15,6 +15,12 @@ The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left
 Besides ws, each push leaves `cues`: per control frame it emitted, the onset strength and the
 number of beats so far, for what follows the music outside the picture (OSC). While another model
 is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
+
+Between two pushes, `state()` is the path's whole streaming state as plain data (every stage's, and
+the frames waiting here) and `load_state()` puts it into a path built alike (same encoder, preset and
+generator size), which then emits exactly, to the bit, what the first would have: a long render can
+be split into segments that resume one another on other machines (lavlive/snapshot.py). Snapshots
+are of a single look: not during a crossfade, nor while another model dissolves in.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import numpy as np
 from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
 from ..generator import Generator
+from ..errors import LavliveError
 from ..presets import Preset
+from ..snapshot import array_of, fits, reading, same_settings, scalar_of
 from .beats import BeatDetector
 from .look import Crossfade, Look, fade_to
 from .mapping import LavMapper
@@ -100,6 +108,65 @@ class ControlPath:
         encoder, notice = load_encoder(preset.encoder.name, encoder_weights or preset.encoder.weights or None,
                                        download=download, device=device)
         return cls(encoder, w_statistics(G), preset, G.num_ws, G.img_resolution, low_latency), notice
+
+    def state(self) -> dict:
+        """The streaming state between two pushes, as plain data (see the module docstring)."""
+        if not isinstance(self.look, Look):
+            raise LavliveError("cannot snapshot the control path during a crossfade")
+        if self.beside is not None:
+            raise LavliveError("cannot snapshot the control path while another model dissolves in")
+        f = self._feat
+        return {
+            "kind": self._kind(), "encoder": self.encoder.state(), "features": self.features.state(),
+            "look": self.look.state(), "beats": self.beats.state(),
+            "emb": np.array(self._emb, np.float32).reshape(-1, self.encoder.dim), "next_emb": self._next_emb,
+            "feat": {"start": f.start, "onset": f.onset.copy(), "onset_raw": f.onset_raw.copy(),
+                     "chroma": f.chroma.copy()},
+            "audio": self._audio.copy(), "levels": np.array(self._levels, np.float64),
+            "beat_times": np.array(self._beat_times, np.float64), "cues": self.cues.copy(),
+            "beside_ws": self.beside_ws.copy(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state` (a snapshot of a path built alike). A snapshot that does not fit is a one-line
+        LavliveError, and the path is then left as it was."""
+        if not isinstance(self.look, Look) or self.beside is not None:
+            raise LavliveError("cannot load a snapshot into the control path during a crossfade")
+        before = self.state()
+        try:
+            self._load(state)
+        except BaseException:
+            self._load(before)
+            raise
+
+    def _kind(self) -> dict:
+        return {"encoder": self.encoder.name, "sample_rate": self.encoder.sample_rate,
+                "frame_rate": float(self.frame_rate), "num_ws": self.smoother.num_ws, "w_dim": self.smoother.w_dim}
+
+    def _load(self, state: dict) -> None:
+        with reading("the control path"):
+            fits(isinstance(state, dict), "it is not a table of the control path's state")
+            same_settings(state["kind"], self._kind(), "a control path")
+            dim, f = self.encoder.dim, state["feat"]
+            emb = array_of(state["emb"], "the waiting embeddings", (None, dim), np.float32)
+            next_emb = int(scalar_of(state["next_emb"], "the next embedding's index", (int, np.integer)))
+            chroma = array_of(f["chroma"], "the recent chroma", (None, 12), np.float32)
+            feat = MusicFrames(int(scalar_of(f["start"], "the first feature frame", (int, np.integer))),
+                               array_of(f["onset"], "the recent onsets", (len(chroma),), np.float32),
+                               array_of(f["onset_raw"], "the recent raw onsets", (len(chroma),), np.float32), chroma)
+            audio = array_of(state["audio"], "the audio of the current hop", (None,))
+            fits(audio.dtype.kind == "f" and len(audio) < self._hop, "the audio of the current hop is not a hop's part")
+            levels = array_of(state["levels"], "the hop levels", (None,), np.float64)
+            beat_times = array_of(state["beat_times"], "the beat times", (None,), np.float64)
+            cues = array_of(state["cues"], "the cues", (None, 2), np.float64)
+            beside_ws = array_of(state["beside_ws"], "the ws beside", None, np.float32)
+            parts = state["encoder"], state["features"], state["look"], state["beats"]
+        for stage, part in zip((self.encoder, self.features, self.look, self.beats), parts):
+            stage.load_state(part)
+        self._emb, self._next_emb, self._feat = list(emb), next_emb, feat
+        self._audio, self._levels = audio, list(levels)
+        self._beat_times = deque(beat_times, maxlen=self._beat_times.maxlen)
+        self.cues, self.beside_ws = cues, beside_ws
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """block [channels, n] at the encoder's rate → ws [k, num_ws, w_dim] for frames now final."""

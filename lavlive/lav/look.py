@@ -17,6 +17,7 @@ import dataclasses
 
 import numpy as np
 
+from ..snapshot import reading
 from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics
@@ -59,6 +60,16 @@ class Look:
         smoother = HierarchicalSmoother(num_ws, img_resolution, dataclasses.replace(s.settings, **seconds),
                                         s.frame_rate, w_dim=stats.z_mean.shape[0])
         return cls(mapper, smoother)
+
+    def state(self) -> dict:
+        """Its mapper's and smoother's running state, as plain data (see lavlive/snapshot.py)."""
+        return {"mapper": self.mapper.state(), "smoother": self.smoother.state()}
+
+    def load_state(self, state: dict) -> None:
+        with reading("the look"):
+            mapper, smoother = state["mapper"], state["smoother"]
+        self.mapper.load_state(mapper)
+        self.smoother.load_state(smoother)
 
     def copy(self) -> Look:
         """An independent look in the same state (changing one leaves the other as it was)."""

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..presets import ModulationSettings
+from ..snapshot import array_of, reading, same_settings, scalar_of
 from .statistics import PITCH_CLASSES, WStatistics
 
 EPS = 1e-6
@@ -92,6 +93,30 @@ class LavMapper:
         self.var = np.zeros(self.w_dim)
         self.x_mean = np.zeros(2 * self.emb_dim)
         self.x_cov = np.zeros((2 * self.emb_dim, 2 * self.emb_dim))
+
+    def state(self) -> dict:
+        """The running statistics (and a reseed not yet applied), as plain data (see lavlive/snapshot.py)."""
+        return {"settings": self._settings(), "count": self.count, "mean": self.mean.copy(), "var": self.var.copy(),
+                "x_mean": self.x_mean.copy(), "x_cov": self.x_cov.copy(),
+                "new_projection": None if self._new_projection is None else self._new_projection.copy()}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state`, taken from a mapper with the same settings and W statistics' size."""
+        with reading("the LAV mapping"):
+            same_settings(state["settings"], self._settings(), "a LAV mapping")
+            w, x = self.w_dim, 2 * self.emb_dim
+            new = {key: array_of(state[key], f"the mapping's {key}", shape, np.float64)
+                   for key, shape in (("mean", (w,)), ("var", (w,)), ("x_mean", (x,)), ("x_cov", (x, x)))}
+            count = int(scalar_of(state["count"], "the mapping's count", (int, np.integer)))
+            pending = state["new_projection"]
+            if pending is not None:
+                pending = array_of(pending, "the mapping's new projection", self.projection.shape, np.float64)
+        self.count, self._new_projection = count, pending
+        self.mean, self.var, self.x_mean, self.x_cov = new["mean"], new["var"], new["x_mean"], new["x_cov"]
+
+    def _settings(self) -> dict:
+        return {**dataclasses.asdict(self.settings), "truncation_psi": self.truncation_psi,
+                "frame_rate": self.frame_rate, "w_dim": self.w_dim, "emb_dim": self.emb_dim}
 
     def _standardise_from_x(self) -> None:
         """The running mean and variance of u = P x, from those of x. Both are kept, as the u recursion is

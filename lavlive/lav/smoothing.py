@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..presets import SmoothingSettings
+from ..snapshot import array_of, fits, reading, same_settings, scalar_of
 
 GROUPS = ("coarse", "middle", "fine")
 
@@ -60,6 +61,24 @@ class HierarchicalSmoother:
 
     def reset(self) -> None:
         self.count = 0
+
+    def state(self) -> dict:
+        """The ring of recent w and the frame count, as plain data (see lavlive/snapshot.py)."""
+        return {"settings": self._settings(), "ring": self.ring.copy(), "count": self.count}
+
+    def load_state(self, state: dict) -> None:
+        """Go on from `state`, taken from a smoother with the same layers and windows."""
+        with reading("the smoothing"):
+            same_settings(state["settings"], self._settings(), "a smoothing")
+            ring = array_of(state["ring"], "the smoothing's ring", (None, self.w_dim), np.float32)
+            fits(len(ring) >= max(self.windows), f"the smoothing's ring holds {len(ring)} frames, "
+                 f"its windows need {max(self.windows)}")
+            count = int(scalar_of(state["count"], "the smoothing's count", (int, np.integer)))
+        self.ring, self.count = ring, count  # a ring grown by set_seconds stays as large
+
+    def _settings(self) -> dict:
+        return {"num_ws": self.num_ws, "w_dim": self.w_dim, "frame_rate": self.frame_rate,
+                "groups": [int(g) for g in self.groups], "windows": list(self.windows)}
 
     def push(self, w: np.ndarray) -> np.ndarray:
         cap = len(self.ring)
