@@ -26,6 +26,17 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 @contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch with `n` threads inside the block (the control path of a segmented render's analysis pass)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def serial_here() -> Iterator[int]:
     """Run torch single-threaded on this (coordinating) thread; yields the cores for worker threads.
 

@@ -29,12 +29,14 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from .errors import LavliveError
 from .frames import Synthesizer
 from .lav.control import ControlPath
 from .lav.timeline import ControlTrack, frame_time
 
 log = logging.getLogger(__name__)
 _END = object()  # sentinel: the stream is over
+RENDER_BLOCK_SECONDS = 0.5  # offline: large blocks are cheapest per second of audio (benchmarks/control_path.py)
 
 
 @dataclass
@@ -69,36 +71,64 @@ class TrackPlan:
 
     Frames i < round(duration · fps) exist; the last ones are clamped to the last control frame.
     `audio_seconds` grows as blocks are read; `duration` is known once the source is exhausted.
+
+    Between blocks, `state()` is everything the plan needs to go on (the control path's state,
+    the control frames later frames still read, the counters) as plain data; a plan made with
+    that `state` over a source resumed at `state["samples"]` plans the same frames, to the bit.
     """
 
     def __init__(self, source: Iterable[np.ndarray], path: ControlPath, fps: Fraction,
-                 before_block: Callable[[ControlPath], None] | None = None) -> None:
+                 before_block: Callable[[ControlPath], None] | None = None, state: dict | None = None) -> None:
         self.source, self.path, self.fps = source, path, Fraction(fps)
         self.before_block = before_block  # e.g. stage control applying its changes between blocks
         self.sample_rate = path.encoder.sample_rate
+        self.samples = 0  # samples read from the source
         self.audio_seconds = 0.0
         self.duration: float | None = None
         # Control frames kept: enough for interpolation between frames even at 1 fps.
         self.track = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
         self.cues = ControlTrack(path.frame_rate, capacity=self.track.capacity)  # onset, beats (ControlPath.cues)
-        self._next = 0  # the next frame to plan
+        self.next = 0  # the next frame to plan
+        if state is not None:
+            self._load_state(state)
+
+    def state(self) -> dict:
+        """The plan between two blocks (e.g. in `before_block`), for a segment to resume from."""
+        keep = int(np.floor(frame_time(self.next, self.fps) * self.track.frame_rate))  # the oldest still read
+
+        def held(track: ControlTrack) -> dict:
+            first = min(max(track.first, keep), track.count)
+            return {"first": first, "frames": np.array(track.frames[first - track.first:])}
+
+        return {"path": self.path.state(), "track": held(self.track), "cues": held(self.cues),
+                "next": self.next, "samples": self.samples, "sample_rate": self.sample_rate, "fps": str(self.fps)}
+
+    def _load_state(self, state: dict) -> None:
+        if state["sample_rate"] != self.sample_rate or Fraction(state["fps"]) != self.fps:
+            raise LavliveError(f"snapshot is of a plan at {state['sample_rate']} Hz and {state['fps']} fps, "
+                               f"not {self.sample_rate} Hz and {self.fps} fps")
+        self.path.load_state(state["path"])
+        for track, held in ((self.track, state["track"]), (self.cues, state["cues"])):
+            track.__init__(track.frame_rate, track.capacity, start=int(held["first"]))
+            track.extend(held["frames"])
+        self.next, self.samples = int(state["next"]), int(state["samples"])
+        self.audio_seconds = self.samples / self.sample_rate
 
     def __iter__(self) -> Iterator[Frame]:
-        samples = 0
         for block in self.source:
             if self.before_block is not None:
                 self.before_block(self.path)
-            samples += block.shape[1]
-            self.audio_seconds = samples / self.sample_rate
+            self.samples += block.shape[1]
+            self.audio_seconds = self.samples / self.sample_rate
             # `samples` only grows, so this bound on the frame count is safe early.
             ws = self.path.push(block)
-            yield from self._advance(ws, self.path.cues, round(Fraction(samples, self.sample_rate) * self.fps))
-        total = round(Fraction(samples, self.sample_rate) * self.fps)
+            yield from self._advance(ws, self.path.cues, round(Fraction(self.samples, self.sample_rate) * self.fps))
+        total = round(Fraction(self.samples, self.sample_rate) * self.fps)
         ws = self.path.flush()
         yield from self._advance(ws, self.path.cues, total)
-        self.duration = samples / self.sample_rate
-        while self._next < total:  # the last frames may lie past the last control frame
-            yield self._plan(min(frame_time(self._next, self.fps), self.track.end_time))
+        self.duration = self.samples / self.sample_rate
+        while self.next < total:  # the last frames may lie past the last control frame
+            yield self._plan(min(frame_time(self.next, self.fps), self.track.end_time))
 
     def _advance(self, ws: np.ndarray, cues: np.ndarray, limit: int) -> Iterator[Frame]:
         """Add control frames to the track, planning every frame below `limit` they reach.
@@ -108,8 +138,8 @@ class TrackPlan:
         step = max(1, self.track.capacity // 2)
         for i in range(0, len(ws), step):
             self._extend(slice(i, i + step), ws, cues)
-            while self._next < limit and frame_time(self._next, self.fps) <= self.track.end_time:
-                yield self._plan(frame_time(self._next, self.fps))
+            while self.next < limit and frame_time(self.next, self.fps) <= self.track.end_time:
+                yield self._plan(frame_time(self.next, self.fps))
 
     def _extend(self, part: slice, ws: np.ndarray, cues: np.ndarray) -> None:
         """Add `part` of the control frames the path just emitted to the tracks frames are read from."""
@@ -118,9 +148,9 @@ class TrackPlan:
 
     def _plan(self, t: float) -> Frame:
         onset, beats = self.cues.sample(t)
-        frame = Frame(self._next, frame_time(self._next, self.fps), self.track.sample(t), onset=float(onset),
+        frame = Frame(self.next, frame_time(self.next, self.fps), self.track.sample(t), onset=float(onset),
                       beats=int(beats), beat_time=self.path.beat_time(int(beats)))
-        self._next += 1
+        self.next += 1
         return frame
 
 

@@ -133,6 +133,22 @@ def test_trimming_is_sample_exact(tmp_path, rate):
         FileSource(path, SR, start=-1)
 
 
+@pytest.mark.parametrize("ext,codec", [(".wav", "pcm_s16le"), (".ogg", "vorbis"), (".opus", "libopus"), (".mp3", "libmp3lame")])
+def test_resuming_gives_the_very_blocks_of_a_pass_from_the_start(tmp_path, ext, codec):
+    """What a render segment relies on: resumed at a block boundary, the same blocks to the bit."""
+    rate = 48000 if codec == "libopus" else 44100
+    noise = np.random.default_rng(1).uniform(-0.5, 0.5, (2, rate * 3))
+    path = encode(tmp_path / f"noise{ext}", noise, rate, codec)
+    blocks = list(FileSource(path, SR, block_size=1000, start=0.3, duration=2.0))
+    for k in (1, 17, len(blocks) - 1):
+        resumed = list(FileSource(path, SR, block_size=1000, start=0.3, duration=2.0, resume_at=k * 1000))
+        assert len(resumed) == len(blocks) - k
+        assert all(np.array_equal(a, b) for a, b in zip(resumed, blocks[k:]))
+    assert list(FileSource(path, SR, block_size=1000, resume_at=10**9)) == []  # past the end: nothing left
+    with pytest.raises(AudioFileError, match="resume"):
+        FileSource(path, SR, resume_at=-1)
+
+
 def _video_only(path: Path) -> Path:
     with av.open(str(path), "w") as c:
         s = c.add_stream("mpeg4", rate=10)

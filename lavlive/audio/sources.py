@@ -121,10 +121,14 @@ def _av_reason(e: Exception) -> str:
 
 
 class FileSource:
-    """Decode an audio file in blocks at `sample_rate`, mixed to `channels`, trimmed to [start, start+duration)."""
+    """Decode an audio file in blocks at `sample_rate`, mixed to `channels`, trimmed to [start, start+duration).
+
+    `resume_at` skips that many samples of the trimmed stream: a render segment resuming from a
+    snapshot gets the very blocks (to the bit) that a pass from the start would have read there,
+    because the file is still decoded and resampled from its beginning (seeking would not be exact)."""
 
     def __init__(self, path: str | Path, sample_rate: int, channels: int = 1, block_size: int = 4800,
-                 start: float = 0.0, duration: float | None = None) -> None:
+                 start: float = 0.0, duration: float | None = None, resume_at: int = 0) -> None:
         self.path = Path(path)
         if channels not in (1, 2):
             raise _file_error(self.path, f"channels must be 1 or 2, not {channels}")
@@ -140,8 +144,11 @@ class FileSource:
         self.block_size = int(block_size)
         self.start = float(start)
         self.decode_errors = 0  # damaged packets met by the latest pass over the file
-        self._skip = round(self.start * self.sample_rate)
-        self._limit = None if duration is None else round(duration * self.sample_rate)
+        if resume_at < 0:
+            raise _file_error(self.path, f"resume position must be a sample >= 0, not {resume_at}")
+        self.resume_at = int(resume_at)
+        self._skip = round(self.start * self.sample_rate) + self.resume_at
+        self._limit = None if duration is None else max(0, round(duration * self.sample_rate) - self.resume_at)
         with self._open() as container:
             stream = container.streams.audio[0]
             self.source_rate: int = stream.codec_context.sample_rate or stream.sample_rate or 0
@@ -285,7 +292,7 @@ class FileSource:
         if fill:
             produced += fill
             yield _sanitize(block[:, :fill].copy())
-        if produced == 0 and skip and self._limit != 0:
+        if produced == 0 and skip and self._limit != 0 and not self.resume_at:
             raise _file_error(self.path, f"start {self.start:g} s is past the end of the audio")
 
     def read_all(self) -> np.ndarray:

@@ -88,7 +88,7 @@ class LivePlan(TrackPlan):
         self.stage.apply_to([path])
         d = self._dissolve
         if d is not None:
-            if float(self._next / self.fps) >= d.start + d.seconds:  # every frame from here shows the new model alone
+            if float(self.next / self.fps) >= d.start + d.seconds:  # every frame from here shows the new model alone
                 path.look, path.beside = path.beside, None
                 self.track, self.synthesizer, self._dissolve = d.ws, d.synthesizer, None
             return
