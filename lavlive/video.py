@@ -6,6 +6,9 @@ container holds the codec as is (verified sample-exact for these codecs: AAC and
 MP4/MOV/MKV, PCM in MOV/MKV), else re-encoded as AAC at a high bitrate. Audio is written
 interleaved with the video, never more than `AUDIO_AHEAD` seconds ahead, so memory does not grow
 with the track.
+
+A segmented render encodes each segment on its own (each starts with a key frame) and joins them
+here by stream copy: `VideoWriter(..., copy_from=first_segment)` then `append(segment)` in order.
 """
 
 from __future__ import annotations
@@ -117,21 +120,27 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: Fraction, size: Size, crf: int = 18, speed: str = "medium",
                  audio_from: str | Path | None = None, start: float = 0.0, duration: float | None = None,
-                 container: str | None = None, threads: int = 0) -> None:
+                 container: str | None = None, threads: int = 0, copy_from: str | Path | None = None) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
         fmt = container or container_format(self.path)
         self._out = av.open(str(self.path), mode="w", format=fmt,
                             options={"movflags": "+faststart"} if fmt in ("mp4", "mov") else {})
         self._closed = False
+        self._copying = copy_from is not None
         try:
-            self.video = self._out.add_stream("libx264", rate=self.fps, options={"crf": str(crf), "preset": speed})
-            self.video.width, self.video.height, self.video.pix_fmt = size.width, size.height, "yuv420p"
-            self.video.time_base = self._frame_time_base = 1 / self.fps
-            cc = self.video.codec_context
-            cc.thread_count = threads  # 0: x264 picks
-            cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
-            cc.color_primaries, cc.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+            if self._copying:
+                with av.open(str(copy_from)) as first:
+                    self.video = self._out.add_stream_from_template(first.streams.video[0])
+                self.video.time_base = self._frame_time_base = 1 / self.fps
+            else:
+                self.video = self._out.add_stream("libx264", rate=self.fps, options={"crf": str(crf), "preset": speed})
+                self.video.width, self.video.height, self.video.pix_fmt = size.width, size.height, "yuv420p"
+                self.video.time_base = self._frame_time_base = 1 / self.fps
+                cc = self.video.codec_context
+                cc.thread_count = threads  # 0: x264 picks
+                cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
+                cc.color_primaries, cc.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
             self.audio: _AudioCopy | _AudioEncode | None = None
             if audio_from is not None:
                 self.audio = self._audio_stream(Path(audio_from), fmt, start, duration)
@@ -161,6 +170,32 @@ class VideoWriter:
             for packet in self.audio.packets_until(float(self.frames_written / self.fps) + AUDIO_AHEAD):
                 self._out.mux(packet)
 
+    def append(self, segment: str | Path) -> int:
+        """Stream-copy a segment's video (encoded by a VideoWriter at the same settings) after what is
+        written, with the audio interleaved; returns its frame count. Each packet keeps its place
+        relative to the segment's start, shifted to where the segment starts in the whole."""
+        if not self._copying:
+            raise ValueError("append() needs a writer made with copy_from")
+        offset, count = self.frames_written, 0
+        with av.open(str(segment)) as part:
+            stream = part.streams.video[0]
+            tick = Fraction(stream.time_base) * self.fps  # the segment's time base in frames
+            for packet in part.demux(stream):
+                if packet.pts is None or packet.dts is None:
+                    continue  # the demuxer's end-of-stream marker
+                pts, dts = packet.pts * tick, packet.dts * tick
+                packet.pts, packet.dts = round(pts) + offset, round(dts) + offset
+                packet.duration = round(packet.duration * tick) if packet.duration else 1
+                packet.time_base = self._frame_time_base
+                packet.stream = self.video
+                self._out.mux(packet)
+                count += 1
+                self.frames_written = offset + count
+                if self.audio is not None:
+                    for audio in self.audio.packets_until(float(self.frames_written / self.fps) + AUDIO_AHEAD):
+                        self._out.mux(audio)
+        return count
+
     def close(self, complete: bool = True) -> None:
         """Flush the encoders and write the trailer, leaving a playable file.
 
@@ -171,7 +206,7 @@ class VideoWriter:
             return
         self._closed = True
         try:
-            for packet in self.video.encode(None):
+            for packet in ([] if self._copying else self.video.encode(None)):
                 self._out.mux(packet)
             if self.audio is not None:
                 for packet in self.audio.finish(None if complete else float(self.frames_written / self.fps)):

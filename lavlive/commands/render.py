@@ -22,12 +22,11 @@ import torch
 
 from .. import __version__
 from ..devices import DEVICE_CHOICES, resolve_device, serial_here
-from ..engine import Engine
+from ..engine import RENDER_BLOCK_SECONDS, Engine
 from ..errors import LavliveError
 from ..frames import SCALE_MODES, Size, Synthesizer, parse_size
 from ..generator import DEFAULT_SEED, Generator, sha256_of
 from ..interrupts import signals_call
-from ..lav.control import ControlPath
 from ..lav.timeline import parse_fps
 from ..outputs import atomic_output, check_writable, free_name
 from ..presets import Preset, load_preset
@@ -36,7 +35,6 @@ from .arguments import FILE, check_times, nonempty
 from .options import add_control_options, load_models, open_track
 from ..video import X264_SPEEDS, VideoWriter, container_format
 
-ANALYSIS_BLOCK_SECONDS = 0.5  # large blocks: cheapest per second of audio (see benchmarks/control_path.py)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,12 +55,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=float, default=0.0, help="start at this many seconds into the track")
     p.add_argument("--duration", type=float, default=None, help="render this many seconds (default: to the end)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for synthesis and the control path (default: all cores); the frames depend "
+                        "on it in their last bits, and a segmented render uses it on every machine")
     p.add_argument("--batch", type=int, default=None, help="frames per synthesis batch (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (worst) (default: 18)")
     p.add_argument("--speed", choices=X264_SPEEDS, default="medium",
                    help="x264 preset: slower gives smaller files at the same --crf (default: medium)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
     p.add_argument("--force", action="store_true", help="overwrite OUT and OUT.json if they exist")
+    p.add_argument("--segments", type=int, default=None, metavar="N",
+                   help="split the render by time into N segments rendered in parallel on Ray (pip install "
+                        "'lavlive[cluster]'), joined into the same video; finished segments are kept in "
+                        "OUT.segments/ so a re-run resumes")
+    p.add_argument("--cluster", default=None, metavar="local|ADDRESS",
+                   help="with --segments: 'local' starts Ray on this machine (default); HOST:PORT joins a cluster "
+                        "started with 'ray start --head'")
+    p.add_argument("--keep-segments", action="store_true",
+                   help="with --segments: keep OUT.segments/ (segment videos, snapshots, frame hashes) after joining")
     p.set_defaults(run=run)
 
 
@@ -73,6 +83,14 @@ def _check_args(args: argparse.Namespace) -> None:
         raise LavliveError(f"--batch {args.batch}: use 1 to 256")
     if args.seed is not None and not 0 <= args.seed < 2**31:
         raise LavliveError(f"--seed {args.seed}: use 0 to 2147483647")
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise LavliveError(f"--threads {args.threads}: use 1 to 1024")
+    if args.segments is not None and not 1 <= args.segments <= 100_000:
+        raise LavliveError(f"--segments {args.segments}: use 1 to 100000")
+    if args.segments is None and (args.cluster is not None or args.keep_segments):
+        raise LavliveError(f"{'--cluster' if args.cluster is not None else '--keep-segments'} needs --segments N")
+    if args.cluster is not None and not args.cluster.strip():
+        raise LavliveError("--cluster is empty: give 'local' or the HOST:PORT of a Ray cluster's head")
     check_times(args)
 
 
@@ -90,16 +108,24 @@ def run(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     if args.seed is not None:
         preset.modulation.seed = args.seed
-    device = resolve_device(args.device)
     with serial_here() as cores:
+        cores = args.threads or cores
+        if args.segments is not None:  # the device is the workers': the cluster's, not this machine's
+            from .render_segmented import render_segmented
+            return render_segmented(args, output, sidecar, preset, cores)
+        device = resolve_device(args.device)
         return _render(args, output, sidecar, preset, device, cores)
+
+
+def batch_size(args: argparse.Namespace, device: torch.device) -> int:
+    return args.batch or (8 if device.type == "cuda" else 1)
 
 
 def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Preset, device: torch.device,
             cores: int) -> int:
-    batch = args.batch or (8 if device.type == "cuda" else 1)
+    batch = batch_size(args, device)
     G, path = load_models(args, preset, device)
-    source = open_track(args, path, ANALYSIS_BLOCK_SECONDS)
+    source = open_track(args, path, RENDER_BLOCK_SECONDS)
     size = args.size or Size(G.img_resolution, G.img_resolution)
     synthesizer = Synthesizer(G, size, args.scale, preset.synthesis.noise_mode, preset.modulation.seed)
     guess = round(Fraction(source.duration) * args.fps) if source.duration else None  # the header's length
@@ -120,9 +146,12 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
         try:
             writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input,
                                  start=args.start, duration=args.duration, container=container_format(output))
-            print(f"rendering {size} at {_fps_text(args.fps)} fps, batch {batch} on {device}; "
+            print(f"rendering {size} at {fps_text(args.fps)} fps, batch {batch} on {device}; "
                   f"audio: {writer.audio.description if writer.audio else 'none'}")
-            engine = Engine.for_track(source, path, synthesizer, args.fps, batch=batch, synthesis_threads=cores)
+            # The control path gets as many threads as synthesis: EnCodec's float32 results depend on the
+            # thread count, and torch's count is per process in effect (a segmented render uses the same).
+            engine = Engine.for_track(source, path, synthesizer, args.fps, batch=batch, analysis_threads=cores,
+                                      synthesis_threads=cores)
             if stopped:
                 engine.stop()
             with engine, Progress(guess, "frame", "rendering") as bar:
@@ -140,13 +169,13 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
             raise LavliveError(f"out of GPU memory at batch {batch}, {size}: try a smaller --batch or --size, "
                                "or --device cpu") from None
         except (av.FFmpegError, OSError) as e:
-            raise LavliveError(f"{output}: cannot write the video ({_reason(e)})") from None
+            raise LavliveError(f"{output}: cannot write the video ({reason(e)})") from None
         finally:
             _discard(writer, tmp)
-    meta = manifest(args, preset, G, path, synthesizer, batch, device, engine.plan.duration or 0.0,
-                    writer.frames_written, writer.audio.description if writer.audio else None)
-    with atomic_output(sidecar, force=True) as tmp_json:  # checked before rendering; the video is in place now
-        tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    meta = manifest(args, preset, G, path.encoder.source, synthesizer.size, synthesizer.scale, synthesizer.seed,
+                    batch, device, engine.plan.duration or 0.0, writer.frames_written,
+                    writer.audio.description if writer.audio else None)
+    write_sidecar(sidecar, meta)
     print(f"wrote {output} ({writer.frames_written} frames, {engine.plan.duration or 0:.2f} s) and {sidecar.name}")
     return 0
 
@@ -161,26 +190,36 @@ def _discard(writer: VideoWriter | None, tmp: Path) -> None:
     tmp.unlink(missing_ok=True)
 
 
+def write_sidecar(sidecar: Path, meta: dict[str, Any]) -> None:
+    with atomic_output(sidecar, force=True) as tmp_json:  # checked before rendering; the video is in place now
+        tmp_json.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def partial_name(output: Path) -> Path:
+    return free_name(output.with_name(f"{output.stem}.partial{output.suffix}"))
+
+
 def _keep_partial(writer: VideoWriter | None, tmp: Path, output: Path) -> str:
     """Finish what was written so far as a playable file named NAME.partial.EXT; never touch OUT."""
     if writer is None or writer.frames_written == 0:
         return "no frames were rendered"
     writer.close(complete=False)
-    kept = free_name(output.with_name(f"{output.stem}.partial{output.suffix}"))
+    kept = partial_name(output)
     os.replace(tmp, kept)
     return f"kept the {writer.frames_written} frames rendered so far in {kept}"
 
 
-def _reason(e: BaseException) -> str:
+def reason(e: BaseException) -> str:
     return str(getattr(e, "strerror", None) or e).splitlines()[0]
 
 
-def _fps_text(fps: Fraction) -> str:
+def fps_text(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.3f} ({fps})"
 
 
-def manifest(args: argparse.Namespace, preset: Preset, G: Generator, path: ControlPath, synthesizer: Synthesizer,
-             batch: int, device: torch.device, duration: float, frames: int, audio: str | None) -> dict[str, Any]:
+def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_source: str, size: Size, scale: str,
+             noise_seed: int, batch: int, device: torch.device, duration: float, frames: int,
+             audio: str | None) -> dict[str, Any]:
     """Everything needed to render the same video again."""
     model = G.source
     fp16 = device.type == "cuda"
@@ -193,14 +232,14 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, path: Contr
         "input": {"path": str(Path(args.input).resolve()), "sha256": sha256_of(Path(args.input)),
                   "start": args.start, "duration": args.duration},
         "video": {"frames": frames, "fps": str(args.fps), "duration": duration,
-                  "size": str(synthesizer.size), "scale": synthesizer.scale, "codec": "h264 yuv420p bt709",
+                  "size": str(size), "scale": scale, "codec": "h264 yuv420p bt709",
                   "crf": args.crf, "speed": args.speed, "audio": audio},
         "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
                   "sha256": model.sha256, "resolution": G.img_resolution,
                   "seed": DEFAULT_SEED if model.path is None else None},
-        "encoder": {"name": preset.encoder.name, "weights": path.encoder.source,
-                    "sha256": sha256_of(Path(path.encoder.source)) if Path(path.encoder.source).is_file() else None},
-        "seeds": {"projection": preset.modulation.seed, "noise": synthesizer.seed},
+        "encoder": {"name": preset.encoder.name, "weights": encoder_source,
+                    "sha256": sha256_of(Path(encoder_source)) if Path(encoder_source).is_file() else None},
+        "seeds": {"projection": preset.modulation.seed, "noise": noise_seed},
         "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch,
         "preset": preset.to_dict(),
     }
