@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from ray_cluster import ray_cluster  # noqa: E402
 
+import av  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lavlive.audio.demo import demo_track, write_wav  # noqa: E402
@@ -39,6 +41,16 @@ def render(argv: list[str]) -> tuple[float, dict[str, float]]:
     times = re.search(r"analysis pass ([\d.]+) s, segments ([\d.]+) s, join ([\d.]+) s", done.stdout)
     parts = dict(zip(("analysis", "segments", "join"), map(float, times.groups()))) if times else {}
     return wall, parts
+
+
+def decoded(path: Path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(np.float64)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2)) if a.shape == b.shape else float("nan")
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 def main() -> None:
@@ -62,6 +74,7 @@ def main() -> None:
             with ray_cluster(nodes=nodes, cpus_per_node=threads) as address:
                 results[nodes] = render([*common, "-o", str(Path(tmp) / f"seg{nodes}.mp4"), "--segments",
                                          str(args.segments), "--cluster", address])
+        whole, joined = decoded(Path(tmp) / "single.mp4"), decoded(Path(tmp) / "seg2.mp4")
     print(f"track {args.seconds:g} s, {args.segments} segments, model {args.model or 'embedded 256x256'}")
     print(f"single process ({threads} threads): {single:6.1f} s wall")
     for nodes, (wall, parts) in results.items():
@@ -71,6 +84,8 @@ def main() -> None:
               f"{parts.get('analysis', 0):.1f} s ({share.get('analysis', 0):.1f} %) + segments "
               f"{parts.get('segments', 0):.1f} s + join {parts.get('join', 0):.1f} s ({share.get('join', 0):.1f} %) "
               f"+ start-up and connecting {rest:.1f} s ({100 * rest / wall:.1f} %)")
+    print(f"frames: single {len(whole)}, segmented {len(joined)}; decoded PSNR segmented vs single "
+          f"{psnr(joined, whole):.1f} dB (each encoded at the default --crf 18)")
     print(f"2 workers vs 1: {results[1][0] / results[2][0]:.2f}x faster; vs single process: "
           f"{single / results[2][0]:.2f}x")
 

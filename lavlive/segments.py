@@ -131,13 +131,18 @@ def _models(job: RenderJob, device: str) -> _Models:
     key = job.key(0) + device
     if key not in _loaded:
         _loaded.clear()  # one render's models at a time
-        preset = job.preset_object()
-        G = load_generator(job.model, device)
-        if G.source.sha256 != job.sha256.get("model"):
-            raise LavliveError(f"{job.model}: this machine's copy differs from the driver's (sha256)")
-        synthesizer = Synthesizer(G, Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed)
-        _loaded[key] = _Models(synthesizer, _encoder(job, preset), preset)
+        with torch_threads(1):  # loaded single-threaded, as the driver and a whole render load them
+            _loaded[key] = _load_models(job, device)
     return _loaded[key]
+
+
+def _load_models(job: RenderJob, device: str) -> _Models:
+    preset = job.preset_object()
+    G = load_generator(job.model, device)
+    if G.source.sha256 != job.sha256.get("model"):
+        raise LavliveError(f"{job.model}: this machine's copy differs from the driver's (sha256)")
+    synthesizer = Synthesizer(G, Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed)
+    return _Models(synthesizer, _encoder(job, preset), preset)
 
 
 def _encoder(job: RenderJob, preset: Preset) -> Any:

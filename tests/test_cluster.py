@@ -33,11 +33,11 @@ RATE = 44100
 FPS = 30
 SECONDS = 8.0
 FRAMES = round(SECONDS * FPS)
-
+THREADS = 2  # every render here, whole or segmented, in-process or not: the frames depend on it
 
 @pytest.fixture(scope="module")
 def cluster():
-    with ray_cluster(nodes=2, cpus_per_node=torch.get_num_threads()) as address:
+    with ray_cluster(nodes=2, cpus_per_node=THREADS) as address:
         yield address
 
 
@@ -54,7 +54,7 @@ def inputs(tmp_path_factory):
 
 
 def _render_args(music: Path, model: Path, out: Path, *extra: str) -> list[str]:
-    return ["render", str(music), "-o", str(out), "--model", str(model), "--crf", "0", *extra]
+    return ["render", str(music), "-o", str(out), "--model", str(model), "--crf", "0", "--threads", str(THREADS), *extra]
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_ctrl_c_cancels_every_task_keeps_a_partial_file_and_a_rerun_resumes(clus
 def test_cluster_errors_are_one_line(cluster, inputs, tmp_path, capsys):
     music, model = inputs
     out = tmp_path / "x.mp4"
-    assert main(_render_args(music, model, out, "--segments", "2", "--cluster", cluster, "--threads", "64")) == 1
+    assert main([*_render_args(music, model, out, "--segments", "2", "--cluster", cluster), "--threads", "64"]) == 1
     assert "largest node of the cluster has" in capsys.readouterr().err
     started = time.monotonic()
     assert main(_render_args(music, model, out, "--segments", "2", "--cluster", "127.0.0.1:1")) == 1

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from lavlive.audio.demo import demo_track
 from lavlive.audio.encodec_stream import load_encoder
@@ -103,8 +104,11 @@ def test_a_path_resumed_from_a_snapshot_goes_on_to_the_bit(parts, name, capsys):
 
 
 def test_a_snapshot_resumes_in_another_process(parts, tmp_path):
-    """The very bytes, read by a new interpreter that builds its own path from the same pieces."""
+    """The very bytes, read by a new interpreter that builds its own path from the same pieces.
+
+    With this process's thread count: EnCodec's float32 results depend on it (lavlive.segments)."""
     stats, num_ws, resolution = parts
+    threads = torch.get_num_threads()
     path = make(*parts, "24khz")
     audio = track(24000, 1)
     cut = 23457
@@ -114,7 +118,7 @@ def test_a_snapshot_resumes_in_another_process(parts, tmp_path):
     np.savez(tmp_path / "inputs.npz", audio=audio, **dataclasses.asdict(stats))
     script = f"""
 import numpy as np, torch
-torch.set_num_threads(2)
+torch.set_num_threads({threads})
 from lavlive.audio.encodec_stream import load_encoder
 from lavlive.lav.control import ControlPath
 from lavlive.lav.statistics import WStatistics

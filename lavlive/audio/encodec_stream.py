@@ -104,19 +104,6 @@ class _Node:
         fits(isinstance(state, dict), f"{where} holds no layer state")
 
 
-def _conv1d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int = 1, dilation: int = 1) -> Tensor:
-    """conv1d of x [channels, n] whose result does not depend on the number of CPU threads.
-
-    A kernel of width 1 is a matrix product, and torch computes it with a blocking that changes
-    with the thread count (last bits of float32 differ). A segmented render draws frames in other
-    processes with other thread counts, so the pointwise convolutions run as width-2 kernels with
-    a zero tap instead, through the same direct convolution as the wider kernels (measured on
-    2 cores: ws identical with 1 and 2 threads, about 10 % more encoder time)."""
-    if weight.shape[-1] == 1 and stride == 1:
-        x, weight = F.pad(x, (0, 1)), F.pad(weight, (0, 1))
-    return F.conv1d(x.unsqueeze(0), weight, bias, stride=stride, dilation=dilation)[0]
-
-
 class _Conv(_Node):
     """SConv1d in blocks: whole-file padding (`encodec.modules.conv.pad1d`) rebuilt from a short history."""
 
@@ -172,7 +159,7 @@ class _Conv(_Node):
             seg = self.hist[:, lo - self.start: hi - self.start]
         else:
             seg = self._padded(lo, hi, total)
-        y = _conv1d(seg, self.weight, self.bias, self.stride, self.dilation)
+        y = F.conv1d(seg.unsqueeze(0), self.weight, self.bias, stride=self.stride, dilation=self.dilation)[0]
         self.done = end
         keep = max(0, min(self.done * self.stride - self.left, self.seen - self.right - self.stride - 1))
         if keep > self.start:
@@ -391,15 +378,6 @@ def _on(module: nn.Module, device: torch.device) -> nn.Module:
     return (module if here == device else copy.deepcopy(module).to(device)).eval()
 
 
-def _thread_invariant(module: nn.Module) -> nn.Module:
-    """The module with its pointwise convolutions computed as `_conv1d` does (see there: why)."""
-    for conv in module.modules():
-        if isinstance(conv, nn.Conv1d) and conv.kernel_size == (1,) and conv.stride == (1,) and conv.padding == (0,):
-            conv.forward = lambda x, conv=conv: _conv1d(x[0], conv.weight, conv.bias).unsqueeze(0) \
-                if x.shape[0] == 1 else torch.stack([_conv1d(xi, conv.weight, conv.bias) for xi in x])
-    return module
-
-
 # --- the operators -------------------------------------------------------------------------------
 
 class _Base:
@@ -524,7 +502,7 @@ class SegmentedEncoder(_Base):
                  source: str = "given module"):
         self._init_common(spec, name, device, source)
         assert spec.segment is not None
-        self.seanet = _thread_invariant(_on(seanet, self.device))
+        self.seanet = _on(seanet, self.device)
         self.segment_length = int(spec.segment * spec.sample_rate)
         self.lookahead = spec.segment
         self.buffer = torch.zeros(self.channels, self.segment_length, device=self.device)
