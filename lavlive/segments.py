@@ -142,7 +142,10 @@ def _load_models(job: RenderJob, device: str) -> _Models:
     if G.source.sha256 != job.sha256.get("model"):
         raise LavliveError(f"{job.model}: this machine's copy differs from the driver's (sha256)")
     synthesizer = Synthesizer(G, Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed)
-    return _Models(synthesizer, _encoder(job, preset), preset)
+    encoder = _encoder(job, preset)
+    if _where(encoder.source) != job.encoder_source:
+        raise LavliveError(f"EnCodec weights: this machine has {encoder.source}, the driver used {job.encoder_source}")
+    return _Models(synthesizer, encoder, preset)
 
 
 def _encoder(job: RenderJob, preset: Preset) -> Any:
@@ -170,6 +173,8 @@ def make_job(args: Any, preset: Preset, device: torch.device, batch: int, G: Any
     weights = args.encoder_weights or preset.encoder.weights or None  # a folder is a Hugging Face checkpoint
     size = args.size or Size(G.img_resolution, G.img_resolution)
     encoder, notice = load_encoder(preset.encoder.name, weights, device=CONTROL_DEVICE)
+    if Path(encoder.source).exists():
+        weights = _where(encoder.source)  # also when found in a cache: the workers load the same file
     job = RenderJob(
         input=str(Path(args.input).resolve()), start=args.start, duration=args.duration,
         model=str(Path(args.model).resolve()) if args.model else None,
@@ -179,8 +184,13 @@ def make_job(args: Any, preset: Preset, device: torch.device, batch: int, G: Any
         resolution=G.img_resolution, threads=threads,
         sha256={"input": sha256_of(Path(args.input)), "model": G.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},
-        encoder_source=encoder.source)
+        encoder_source=_where(encoder.source))
     return job, notice
+
+
+def _where(source: str) -> str:
+    """An encoder's source as the same string on every machine: a file's absolute path, else as it is."""
+    return str(Path(source).resolve()) if source and Path(source).exists() else source
 
 
 def boundaries(frames: int, segments: int, batch: int) -> list[int]:

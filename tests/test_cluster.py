@@ -131,6 +131,29 @@ def test_without_keep_segments_the_work_folder_goes(cluster, inputs, tmp_path):
     assert not out.with_name(out.name + ".segments").exists()
 
 
+def test_encoder_weights_given_by_a_relative_path_reach_every_worker(cluster, inputs, tmp_path, monkeypatch):
+    """Workers load the driver's weights file (by its absolute path): the same frames as a whole render."""
+    from lavlive.audio.encodec_models import build_seanet, encoder_info
+
+    music, model = inputs
+    torch.manual_seed(7)
+    seanet = build_seanet(encoder_info("24khz").spec, seed=7)
+    torch.save({f"encoder.{k}": v for k, v in seanet.state_dict().items()}, tmp_path / "enc.th")
+    monkeypatch.chdir(tmp_path)
+    hashes: list[str] = []
+    write = video.VideoWriter.write
+    monkeypatch.setattr(video.VideoWriter, "write", lambda self, image: (hashes.append(frame_hash(image)),
+                                                                        write(self, image))[1])
+    short = ["--duration", "2", "--encoder-weights", "enc.th"]
+    assert main(_render_args(music, model, tmp_path / "whole.mp4", *short)) == 0
+    out = tmp_path / "joined.mp4"
+    assert main(_render_args(music, model, out, *short, "--segments", "2", "--cluster", cluster,
+                             "--keep-segments")) == 0
+    assert _segment_hashes(out) == hashes and len(hashes) == 2 * FPS
+    meta = json.loads(out.with_name(out.name + ".json").read_text())
+    assert meta["encoder"]["weights"] == str(tmp_path / "enc.th")
+
+
 def _wait_for(condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
