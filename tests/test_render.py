@@ -215,6 +215,7 @@ def test_render_is_reproducible_and_sidecar_describes_it(tmp_path, model, music,
     assert meta["video"]["frames"] == 60 and meta["video"]["fps"] == "30" and meta["video"]["size"] == "64x64"
     assert meta["input"]["duration"] == 2.0 and len(meta["input"]["sha256"]) == 64
     assert meta["encoder"]["name"] == "24khz" and meta["lavlive"] and meta["torch"]
+    assert meta["batch"] == 3 and meta["threads"] == torch.get_num_threads()  # the frames' last bits depend on both
     c = av.open(str(a))
     assert c.streams.video[0].codec_context.pix_fmt == "yuv420p" and c.streams.video[0].codec_context.name == "h264"
     c.close()

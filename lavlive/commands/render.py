@@ -173,7 +173,7 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
         finally:
             _discard(writer, tmp)
     meta = manifest(args, preset, G, path.encoder.source, synthesizer.size, synthesizer.scale, synthesizer.seed,
-                    batch, device, engine.plan.duration or 0.0, writer.frames_written,
+                    batch, cores, device, engine.plan.duration or 0.0, writer.frames_written,
                     writer.audio.description if writer.audio else None)
     write_sidecar(sidecar, meta)
     print(f"wrote {output} ({writer.frames_written} frames, {engine.plan.duration or 0:.2f} s) and {sidecar.name}")
@@ -218,7 +218,7 @@ def fps_text(fps: Fraction) -> str:
 
 
 def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_source: str, size: Size, scale: str,
-             noise_seed: int, batch: int, device: torch.device, duration: float, frames: int,
+             noise_seed: int, batch: int, threads: int, device: torch.device, duration: float, frames: int,
              audio: str | None) -> dict[str, Any]:
     """Everything needed to render the same video again."""
     model = G.source
@@ -240,6 +240,6 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_sou
         "encoder": {"name": preset.encoder.name, "weights": encoder_source,
                     "sha256": sha256_of(Path(encoder_source)) if Path(encoder_source).is_file() else None},
         "seeds": {"projection": preset.modulation.seed, "noise": noise_seed},
-        "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch,
+        "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch, "threads": threads,
         "preset": preset.to_dict(),
     }

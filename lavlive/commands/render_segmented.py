@@ -91,7 +91,7 @@ def render_segmented(args: argparse.Namespace, output: Path, sidecar: Path, pres
         tmp.unlink(missing_ok=True)
     duration = float(Fraction(frames) / args.fps)
     meta = manifest(args, preset, G, job.encoder_source, Size(*job.size), job.scale,
-                    preset.modulation.seed, batch, device, duration, frames,
+                    preset.modulation.seed, batch, job.threads, device, duration, frames,
                     writer.audio.description if writer.audio else None)
     meta["segments"] = {"count": len(segments), "cluster": args.cluster or "local",
                         "first_frames": [s.first for s in segments], "control_device": "cpu"}
