@@ -128,9 +128,56 @@ def fir_filter(x: Tensor, kernel: Tensor, pad: int, gain: float) -> Tensor:
 
 def upsample_2x(x: Tensor, kernel: Tensor) -> Tensor:
     """Zero-stuffing ×2 followed by the FIR (gain 4), written as one strided transposed conv."""
-    c = x.shape[1]
+    n, c, h, w_ = x.shape
+    if cpu_fast_path(x):  # channels as a batch of 1-channel images: a plain (oneDNN) conv, not a grouped one
+        k = (kernel * 4).to(x.dtype)[None, None]
+        return F.conv_transpose2d(x.reshape(n * c, 1, h, w_), k, stride=2, padding=1).reshape(n, c, 2 * h, 2 * w_)
     k = (kernel * 4).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
     return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
+
+
+def cpu_fast_path(x: Tensor) -> bool:
+    """Batch 1 in fp32 on the CPU: the channels-last path below (about 0.7× the time at 256 px, 0.4× at 1024)."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1
+
+
+def modulated_conv2d_cpu(x: Tensor, weight: Tensor, styles: Tensor, bias: Tensor, gain: float = 1.0,
+                         demodulate: bool = True, up: bool = False, kernel: Tensor | None = None) -> Tensor:
+    """The fused form of `modulated_conv2d` for one sample, laid out for oneDNN on the CPU.
+
+    Activations and the per-frame modulated weight are channels-last (oneDNN's native layout, no
+    reorders of the activations); demodulation and `gain` are folded into the weight and `bias`
+    into the convolution (for `up`, into the FIR pass, which takes its zero padding in the conv).
+    Returns (conv(x, W'') + bias) · gain, channels-last. Fixed weights with input/output scaling
+    (the non-fused form) measured slower here: one more pass over the activations costs more than
+    the reorder of a per-frame weight.
+    """
+    cl = torch.channels_last
+    c_out, c_in, kh, _ = weight.shape
+    wmod = weight * styles.reshape(1, c_in, 1, 1)
+    scale = gain
+    if demodulate:
+        scale = (wmod.square().sum(dim=[1, 2, 3]) + 1e-8).rsqrt().reshape(c_out, 1, 1, 1) * gain
+    if not isinstance(scale, float) or scale != 1.0:
+        wmod = wmod * scale
+    x = x.contiguous(memory_format=cl)
+    b = bias if gain == 1.0 else bias * gain
+    if not up:
+        return F.conv2d(x, wmod.contiguous(memory_format=cl), b, padding=kh // 2)
+    y = F.conv_transpose2d(x, wmod.transpose(0, 1).contiguous(memory_format=cl), stride=2)
+    k = (kernel * 4).flip([0, 1])[None, None].expand(c_out, 1, *kernel.shape).contiguous(memory_format=cl)
+    return F.conv2d(y, k, b, padding=1, groups=c_out)
+
+
+def noise_lrelu_clamp(y: Tensor, noise: Tensor | None, gain: float, clamp: float | None) -> Tensor:
+    """y + gain·noise, leaky ReLU, clamp: in place unless autograd needs y (y already carries the gain)."""
+    inplace = not (torch.is_grad_enabled() and y.requires_grad)
+    if noise is not None:
+        y = y.add_(noise * gain) if inplace else y + noise * gain
+    y = F.leaky_relu(y, LRELU_SLOPE, inplace=inplace)
+    if clamp is not None:
+        y = y.clamp_(-clamp, clamp) if inplace else y.clamp(-clamp, clamp)
+    return y
 
 
 def bias_lrelu(x: Tensor, bias: Tensor, gain: float, clamp: float | None) -> Tensor:
@@ -273,6 +320,10 @@ class SynthesisLayer(nn.Module):
         elif noise_mode == "random":
             r = self.resolution
             noise = torch.randn(len(x), 1, r, r, device=x.device, generator=generator) * self.noise_strength
+        if fused and cpu_fast_path(x):
+            y = modulated_conv2d_cpu(x, self.weight, self.affine(w), self.bias, LRELU_GAIN, up=self.up,
+                                     kernel=self.resample_filter)
+            return noise_lrelu_clamp(y, noise, LRELU_GAIN, self.conv_clamp)
         y = modulated_conv2d(x, self.weight, self.affine(w), up=self.up,
                              kernel=self.resample_filter, noise=noise, fused=fused)
         return bias_lrelu(y, self.bias, LRELU_GAIN, self.conv_clamp)
@@ -290,6 +341,10 @@ class ToRGBLayer(nn.Module):
         self.weight_gain = 1 / math.sqrt(in_channels)
 
     def forward(self, x: Tensor, w: Tensor, fused: bool) -> Tensor:
+        if fused and cpu_fast_path(x):
+            y = modulated_conv2d_cpu(x, self.weight, self.affine(w) * self.weight_gain, self.bias,
+                                     demodulate=False).contiguous()
+            return y if self.conv_clamp is None else y.clamp(-self.conv_clamp, self.conv_clamp)
         y = modulated_conv2d(x, self.weight, self.affine(w) * self.weight_gain, demodulate=False, fused=fused)
         y = y + self.bias.to(y.dtype).reshape(1, -1, 1, 1)
         return y if self.conv_clamp is None else y.clamp(-self.conv_clamp, self.conv_clamp)
@@ -352,7 +407,9 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)
         fp16 = ws.device.type == "cuda" and not force_fp32
-        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        # channels_last: always on the CPU at batch 1 (see cpu_fast_path); elsewhere when asked for
+        cl = self.channels_last or cpu_fast_path(ws)
+        memory_format = torch.channels_last if cl else torch.contiguous_format
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
