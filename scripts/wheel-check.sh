@@ -73,4 +73,17 @@ shown=$(($(wc -l < frames.csv) - 1))
 [ "$shown" -ge 3 ] || { echo "wheel-check: play showed only $shown frames"; exit 1; }
 echo "wheel-check: play showed $shown frames of the 3 s track and ended by itself"
 
-step "passed: the installed wheel renders, analyzes and plays"
+step "pip install 'lavlive[cluster]' + render --segments 2 --cluster local (Ray)"
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel[cluster]" >"$work/pip-cluster.log" 2>&1 \
+  || { tail -20 "$work/pip-cluster.log"; exit 1; }
+timeout 300 "$lavlive" render demo.wav -o segmented.mp4 --segments 2 --cluster local
+"$work/venv/bin/python" - <<'PY'
+import json, av
+with av.open("segmented.mp4") as c:
+    frames = sum(1 for _ in c.decode(video=0))
+meta = json.load(open("segmented.mp4.json"))
+assert frames == 90 and meta["segments"]["count"] == 2, (frames, meta.get("segments"))
+print(f"wheel-check: segmented.mp4 has {frames} frames from {meta['segments']['count']} segments rendered on Ray")
+PY
+
+step "passed: the installed wheel renders, analyzes, plays, and renders in segments on Ray"
