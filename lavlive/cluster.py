@@ -122,7 +122,7 @@ class Cluster:
             reason = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
             raise LavliveError(f"segment {segment.index} (frames {segment.first}-{segment.end - 1}) failed: "
                                f"{reason}") from None
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.RayError) as e:
+        except ray.exceptions.RayError as e:  # a worker or node that died on every try
             raise LavliveError(f"segment {segment.index}: its worker died {RETRIES + 1} times "
                                f"({type(e).__name__}); the finished segments are kept") from None
 

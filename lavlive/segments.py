@@ -86,7 +86,7 @@ class RenderJob:
         return Fraction(self.fps)
 
     def preset_object(self) -> Preset:
-        return preset_from_dict({k: v for k, v in self.preset.items()}, "render job")
+        return preset_from_dict(self.preset, "render job")
 
 
 def stats_plain(stats: WStatistics) -> dict[str, np.ndarray]:
@@ -256,8 +256,7 @@ def segment_frames(job: RenderJob, segment: Segment, path: ControlPath) -> Itera
 
 
 def render_segment(job: RenderJob, segment: Segment, device: str | None = None,
-                   progress: Callable[[int], None] = lambda n: None,
-                   stopped: Callable[[], bool] = lambda: False) -> SegmentResult:
+                   progress: Callable[[int], None] = lambda n: None) -> SegmentResult:
     """Draw and encode one segment; the same frames, to the bit, as the whole render draws there."""
     models = _models(job, device or job.device)
     path = _control_path(job, models.encoder, models.preset)
@@ -273,8 +272,6 @@ def render_segment(job: RenderJob, segment: Segment, device: str | None = None,
                     writer.write(frame.image)
                     hashes.append(frame_hash(frame.image))
                     progress(1)
-                    if stopped():
-                        raise LavliveError(f"segment {segment.index} was stopped")
         finally:
             writer.close()
         if len(hashes) != segment.frames:
