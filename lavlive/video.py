@@ -35,6 +35,8 @@ AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000
 AAC_BITRATE = {1: 192_000, 2: 320_000}
 X264_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 AUDIO_AHEAD = 0.5  # seconds of audio written ahead of the latest video frame
+ENCODERS = ("auto", "libx264", "h264_nvenc")
+_nvenc: bool | None = None
 
 
 def container_format(path: Path) -> str:
@@ -44,6 +46,44 @@ def container_format(path: Path) -> str:
     if fmt is None:
         raise LavliveError(f"{path}: unsupported video type '{path.suffix}' (use {', '.join(CONTAINERS)})")
     return fmt
+
+
+def nvenc_available() -> bool:
+    """Can NVENC open here (an NVIDIA GPU and driver)? Tried once with a tiny picture."""
+    global _nvenc
+    if _nvenc is None:
+        try:
+            cc = av.CodecContext.create("h264_nvenc", "w")
+            cc.width, cc.height, cc.pix_fmt, cc.time_base = 256, 256, "yuv420p", Fraction(1, 30)
+            cc.open()
+            _nvenc = True
+        except (av.FFmpegError, OSError, ValueError):
+            _nvenc = False
+    return _nvenc
+
+
+def choose_encoder(name: str, on_gpu: bool) -> str:
+    """'auto': NVENC when synthesis is on an NVIDIA GPU and NVENC opens (the CPU stays free), else x264."""
+    if name not in ENCODERS:
+        raise LavliveError(f"--encoder {name}: use one of {', '.join(ENCODERS)}")
+    if name == "auto":
+        return "h264_nvenc" if on_gpu and nvenc_available() else "libx264"
+    if name == "h264_nvenc" and not nvenc_available():
+        raise LavliveError("--encoder h264_nvenc: NVENC cannot be opened here (it needs an NVIDIA GPU and driver); "
+                           "use --encoder libx264")
+    return name
+
+
+def encoder_options(codec: str, crf: int, speed: str) -> dict[str, str]:
+    """The quality settings in each encoder's terms: x264's CRF and preset; NVENC's constant-quality VBR
+    (cq = --crf; 0 is lossless) and the preset p1-p7 nearest the x264 one. NVENC's are untested here
+    (no GPU): written from FFmpeg's documentation of h264_nvenc."""
+    if codec == "libx264":
+        return {"crf": str(crf), "preset": speed}
+    preset = f"p{min(7, max(1, X264_SPEEDS.index(speed)))}"  # ultrafast, superfast → p1 … slower, veryslow → p7
+    if crf == 0:
+        return {"preset": preset, "tune": "lossless"}
+    return {"preset": preset, "tune": "hq", "rc": "vbr", "cq": str(crf), "b": "0"}
 
 
 class _AudioCopy:
@@ -120,7 +160,8 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: Fraction, size: Size, crf: int = 18, speed: str = "medium",
                  audio_from: str | Path | None = None, start: float = 0.0, duration: float | None = None,
-                 container: str | None = None, threads: int = 0, copy_from: str | Path | None = None) -> None:
+                 container: str | None = None, threads: int = 0, copy_from: str | Path | None = None,
+                 codec: str = "libx264") -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
         fmt = container or container_format(self.path)
@@ -134,7 +175,7 @@ class VideoWriter:
                     self.video = self._out.add_stream_from_template(first.streams.video[0])
                 self.video.time_base = self._frame_time_base = 1 / self.fps
             else:
-                self.video = self._out.add_stream("libx264", rate=self.fps, options={"crf": str(crf), "preset": speed})
+                self.video = self._out.add_stream(codec, rate=self.fps, options=encoder_options(codec, crf, speed))
                 self.video.width, self.video.height, self.video.pix_fmt = size.width, size.height, "yuv420p"
                 self.video.time_base = self._frame_time_base = 1 / self.fps
                 cc = self.video.codec_context

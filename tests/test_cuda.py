@@ -1,5 +1,6 @@
 """The CUDA path (fp16 blocks, channels_last): run by scripts/gpu-check.sh where a GPU exists."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -27,3 +28,68 @@ def test_fp16_blocks_stay_close_to_fp32(channels_last, batch):
         full = G.synthesis(ws, force_fp32=True)
     assert half.dtype == torch.float32 and torch.isfinite(half).all()
     assert (half - full).abs().mean() < 0.02 * full.abs().mean()
+
+
+def test_graph_replays_what_eager_draws_and_keeps_each_frame():
+    from lavlive.frames import Synthesizer
+
+    G = load_generator(None, "cuda")
+    ws = G.mapping(torch.randn(2, G.z_dim, device="cuda", generator=torch.Generator("cuda").manual_seed(1)))
+    ws = ws.cpu().numpy()
+    eager = Synthesizer(G, to_host=False, execution="eager")
+    graph = Synthesizer(G, to_host=False, execution="graph")
+    graph.warm_up()
+    first = graph(ws[:1])
+    kept = first.clone()
+    second = graph(ws[1:])
+    assert torch.equal(first, kept), "a replay must not overwrite a frame handed out before"
+    assert not torch.equal(first, second), "each replay draws its own ws"
+    for one, drawn in ((ws[:1], first), (ws[1:], second)):
+        apart = (eager(one).int() - drawn.int()).abs()
+        assert apart.max() <= 1
+    assert first.is_cuda and first.dtype == torch.uint8 and first.is_contiguous()
+
+
+def test_a_smaller_batch_is_padded_into_the_graph_and_random_noise_stays_eager():
+    from lavlive.frames import Synthesizer
+
+    G = load_generator(None, "cuda")
+    s = Synthesizer(G, execution="graph")
+    ws = np.random.RandomState(0).randn(3, G.num_ws, G.w_dim).astype(np.float32) * 0.1
+    three = s(ws)
+    one = s(ws[:1])  # a render's last batch: padded into the graph of 3, not captured again
+    assert three.shape == (3, G.img_resolution, G.img_resolution, 3) and one.shape[0] == 1
+    assert list(s._sizes) == [3] and np.abs(one[0].astype(int) - three[0].astype(int)).max() <= 1
+    noisy = Synthesizer(G, noise_mode="random", execution="graph", seed=5)
+    assert noisy.execution == "eager" and np.array_equal(noisy(ws[:1], 10), noisy(ws[:1], 10))
+
+
+def test_a_capture_in_another_thread_while_frames_are_drawn():
+    """play prepares the next model (and captures its graph) while the show draws the current one."""
+    import threading
+
+    from lavlive.frames import Synthesizer
+
+    G = load_generator(None, "cuda")
+    showing = Synthesizer(G, to_host=False)
+    showing.warm_up()
+    ws = np.zeros((1, G.num_ws, G.w_dim), np.float32)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def draw() -> None:
+        try:
+            while not done.is_set():
+                showing(ws).cpu()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        for _ in range(3):
+            Synthesizer(load_generator(None, "cuda"), to_host=False).warm_up()
+    finally:
+        done.set()
+        drawer.join()
+    assert not errors, errors

@@ -216,6 +216,9 @@ def test_render_is_reproducible_and_sidecar_describes_it(tmp_path, model, music,
     assert meta["input"]["duration"] == 2.0 and len(meta["input"]["sha256"]) == 64
     assert meta["encoder"]["name"] == "24khz" and meta["lavlive"] and meta["torch"]
     assert meta["batch"] == 3 and meta["threads"] == torch.get_num_threads()  # the frames' last bits depend on both
+    if not torch.cuda.is_available():  # what the CPU runs by default, and the encoder that comes with it
+        assert (meta["dtype"], meta["execution"], meta["video"]["codec"]) == ("float32", "eager",
+                                                                            "h264 yuv420p bt709 (libx264)")
     c = av.open(str(a))
     assert c.streams.video[0].codec_context.pix_fmt == "yuv420p" and c.streams.video[0].codec_context.name == "h264"
     c.close()
@@ -257,6 +260,7 @@ def test_existing_sidecar_is_kept_without_force(tmp_path, model, music, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--fps", "0"], "--fps 0"), (["--size", "65x64"], "even"), (["--crf", "60"], "--crf 60"),
     (["--batch", "0"], "--batch 0"), (["--duration", "-1"], "--duration"), (["-o", "x.avi"], "unsupported video type"),
+    (["--encoder", "h264_nvenc", "--segments", "2"], "a segmented render encodes with libx264"),
 ])
 def test_bad_arguments_give_one_line(tmp_path, model, music, argv, message):
     run = subprocess.run([sys.executable, "-m", "lavlive", "render", str(music), "-o", str(tmp_path / "v.mp4"),

@@ -19,7 +19,8 @@ from ..frames import Synthesizer, parse_size
 from ..interrupts import signals_call
 from ..presets import ENCODERS, load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
-from .options import add_control_options, add_stage_options, add_window_options, load_models, open_stage
+from .options import (add_control_options, add_stage_options, add_window_options, check_synthesis_options, load_models,
+                      open_stage)
 
 if TYPE_CHECKING:
     import torch
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         preset.modulation.seed = args.seed
     device = resolve_device(args.device)
+    check_synthesis_options(args, device)
     input_device = int(args.input_device) if args.input_device and args.input_device.isdigit() else args.input_device
     with logging_to(None, False):
         log = logging.getLogger("lavlive.live")
@@ -111,7 +113,9 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
                  args.block_ms, path.lookahead * 1000, KEYS)
         # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
         plan = LivePlan(_mixed(source, path.encoder.channels), path, args.fps,
-                        Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False), stage)
+                        Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False,
+                                    precision=args.precision, execution=args.execution), stage)
+        plan.synthesizer.warm_up()
         engine = Engine(plan, None, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
         player = LivePlayer(engine, source, window, args.frame_log, args.stats, stage, preset.synthesis.noise_mode)
         try:

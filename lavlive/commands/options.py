@@ -11,6 +11,7 @@ from ..audio.sources import FileSource
 from ..devices import DEVICE_CHOICES
 from ..frames import SCALE_MODES, parse_size
 from ..generator import Generator, load_generator
+from ..generator.runtime import EXECUTIONS, PRECISIONS, check_precision, resolve_execution
 from ..lav.control import ControlPath
 from ..lav.timeline import parse_fps
 from ..errors import LavliveError
@@ -31,7 +32,7 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_window_options(p: argparse.ArgumentParser) -> None:
-    """--fullscreen, --display, --size, --scale, --fps, --device: the players' window and synthesis."""
+    """--fullscreen, --display, --size, --scale, --fps, --device, --precision, --execution: the players' window and synthesis."""
     p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
     p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
     p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
@@ -39,6 +40,23 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
                    help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
     p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    add_synthesis_options(p)
+
+
+def add_synthesis_options(p: argparse.ArgumentParser) -> None:
+    """--precision, --execution: how synthesis runs on its device (generator/runtime.py)."""
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: fp16 blocks on CUDA as the checkpoint marks, fp32 on the CPU; bf16: bfloat16 on "
+                        "CPUs and GPUs that have it (a few 8-bit levels off; faster only on some) (default: auto)")
+    p.add_argument("--execution", choices=EXECUTIONS, default="auto",
+                   help="auto: a CUDA graph replayed per frame on CUDA, eager on the CPU; compile: torch.compile, "
+                        "slow first start, cached after (default: auto)")
+
+
+def check_synthesis_options(args: argparse.Namespace, device: torch.device) -> None:
+    """Refuse, before anything starts, what the device cannot run."""
+    check_precision(args.precision, device)
+    resolve_execution(args.execution, device)
 
 
 def load_models(args: argparse.Namespace, preset: Preset, device: torch.device,

@@ -19,7 +19,7 @@ from ..interrupts import signals_call
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
-from .options import add_control_options, add_stage_options, add_window_options, open_stage
+from .options import add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_stage
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
                              shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
     preset = load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
     synthesis_device = resolve_device(args.device)
+    check_synthesis_options(args, synthesis_device)
     with logging_to(args.log, kiosk) as log_path:
         stage = open_stage(args, preset)
         try:
@@ -147,7 +148,8 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
             window = Window((size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
                             scale=args.scale, vsync=not args.no_vsync, hide_cursor=kiosk)
             settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
-                                download=args.download, device=synthesis_device, seed=args.seed)
+                                download=args.download, device=synthesis_device, seed=args.seed,
+                                precision=args.precision, execution=args.execution)
             preparer = Preparer(settings, audio.sample_rate, audio.channels)
             options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
                                   frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores, stage=stage)

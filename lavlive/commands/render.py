@@ -22,6 +22,7 @@ import torch
 
 from .. import __version__
 from ..devices import DEVICE_CHOICES, resolve_device, serial_here
+from ..generator.runtime import describe_precision, resolve_execution
 from ..engine import RENDER_BLOCK_SECONDS, Engine
 from ..errors import LavliveError
 from ..frames import SCALE_MODES, Size, Synthesizer, parse_size
@@ -32,8 +33,8 @@ from ..outputs import atomic_output, check_writable, free_name
 from ..presets import Preset, load_preset
 from ..progress import Progress
 from .arguments import FILE, check_times, nonempty
-from .options import add_control_options, load_models, open_track
-from ..video import X264_SPEEDS, VideoWriter, container_format
+from .options import add_control_options, add_synthesis_options, check_synthesis_options, load_models, open_track
+from ..video import ENCODERS, X264_SPEEDS, VideoWriter, choose_encoder, container_format, encoder_options
 
 
 
@@ -58,10 +59,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for synthesis and the control path (default: all cores); the frames depend "
                         "on it in their last bits, and a segmented render uses it on every machine")
+    add_synthesis_options(p)
     p.add_argument("--batch", type=int, default=None, help="frames per synthesis batch (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 (lossless) to 51 (worst) (default: 18)")
     p.add_argument("--speed", choices=X264_SPEEDS, default="medium",
-                   help="x264 preset: slower gives smaller files at the same --crf (default: medium)")
+                   help="x264 preset (NVENC: the matching p1-p7): slower gives smaller files at the same --crf "
+                        "(default: medium)")
+    p.add_argument("--encoder", choices=ENCODERS, default="auto",
+                   help="H.264 encoder: auto takes NVENC when synthesis runs on an NVIDIA GPU that has it, else x264; "
+                        "a segmented render always uses x264 (default: auto)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the preset's modulation.seed)")
     p.add_argument("--force", action="store_true", help="overwrite OUT and OUT.json if they exist")
     p.add_argument("--segments", type=int, default=None, metavar="N",
@@ -89,6 +95,9 @@ def _check_args(args: argparse.Namespace) -> None:
         raise LavliveError(f"--segments {args.segments}: use 1 to 100000")
     if args.segments is None and (args.cluster is not None or args.keep_segments):
         raise LavliveError(f"{'--cluster' if args.cluster is not None else '--keep-segments'} needs --segments N")
+    if args.segments is not None and args.encoder == "h264_nvenc":
+        raise LavliveError("--encoder h264_nvenc: a segmented render encodes with libx264 on every machine, so its "
+                           "segments join by stream copy")
     if args.cluster is not None and not args.cluster.strip():
         raise LavliveError("--cluster is empty: give 'local' or the HOST:PORT of a Ray cluster's head")
     check_times(args)
@@ -114,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
             from .render_segmented import render_segmented
             return render_segmented(args, output, sidecar, preset, cores)
         device = resolve_device(args.device)
+        check_synthesis_options(args, device)
+        choose_encoder(args.encoder, device.type == "cuda")
         return _render(args, output, sidecar, preset, device, cores)
 
 
@@ -127,9 +138,11 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
     G, path = load_models(args, preset, device)
     source = open_track(args, path, RENDER_BLOCK_SECONDS)
     size = args.size or Size(G.img_resolution, G.img_resolution)
-    synthesizer = Synthesizer(G, size, args.scale, preset.synthesis.noise_mode, preset.modulation.seed)
+    synthesizer = Synthesizer(G, size, args.scale, preset.synthesis.noise_mode, preset.modulation.seed,
+                              precision=args.precision, execution=args.execution)
     guess = round(Fraction(source.duration) * args.fps) if source.duration else None  # the header's length
 
+    codec = choose_encoder(args.encoder, device.type == "cuda")
     tmp = output.with_name(f".{output.stem}.rendering-{os.getpid()}{output.suffix}")
     stopped: list[int] = []  # the signal that asked us to stop, if any
     engine: Engine | None = None
@@ -145,8 +158,9 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
     with signals_call(stop):
         try:
             writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input,
-                                 start=args.start, duration=args.duration, container=container_format(output))
-            print(f"rendering {size} at {fps_text(args.fps)} fps, batch {batch} on {device}; "
+                                 start=args.start, duration=args.duration, container=container_format(output),
+                                 codec=codec)
+            print(f"rendering {size} at {fps_text(args.fps)} fps, batch {batch} on {device}, {codec}; "
                   f"audio: {writer.audio.description if writer.audio else 'none'}")
             # The control path gets as many threads as synthesis: EnCodec's float32 results depend on the
             # thread count, and torch's count is per process in effect (a segmented render uses the same).
@@ -174,7 +188,7 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
             _discard(writer, tmp)
     meta = manifest(args, preset, G, path.encoder.source, synthesizer.size, synthesizer.scale, synthesizer.seed,
                     batch, cores, device, engine.plan.duration or 0.0, writer.frames_written,
-                    writer.audio.description if writer.audio else None)
+                    writer.audio.description if writer.audio else None, codec)
     write_sidecar(sidecar, meta)
     print(f"wrote {output} ({writer.frames_written} frames, {engine.plan.duration or 0:.2f} s) and {sidecar.name}")
     return 0
@@ -219,10 +233,9 @@ def fps_text(fps: Fraction) -> str:
 
 def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_source: str, size: Size, scale: str,
              noise_seed: int, batch: int, threads: int, device: torch.device, duration: float, frames: int,
-             audio: str | None) -> dict[str, Any]:
+             audio: str | None, codec: str = "libx264") -> dict[str, Any]:
     """Everything needed to render the same video again."""
     model = G.source
-    fp16 = device.type == "cuda"
     return {
         "lavlive": __version__,
         "torch": torch.__version__,
@@ -232,7 +245,8 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_sou
         "input": {"path": str(Path(args.input).resolve()), "sha256": sha256_of(Path(args.input)),
                   "start": args.start, "duration": args.duration},
         "video": {"frames": frames, "fps": str(args.fps), "duration": duration,
-                  "size": str(size), "scale": scale, "codec": "h264 yuv420p bt709",
+                  "size": str(size), "scale": scale, "codec": f"h264 yuv420p bt709 ({codec})",
+                  "encoder_options": encoder_options(codec, args.crf, args.speed),
                   "crf": args.crf, "speed": args.speed, "audio": audio},
         "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
                   "sha256": model.sha256, "resolution": G.img_resolution,
@@ -240,6 +254,8 @@ def manifest(args: argparse.Namespace, preset: Preset, G: Generator, encoder_sou
         "encoder": {"name": preset.encoder.name, "weights": encoder_source,
                     "sha256": sha256_of(Path(encoder_source)) if Path(encoder_source).is_file() else None},
         "seeds": {"projection": preset.modulation.seed, "noise": noise_seed},
-        "device": str(device), "dtype": "float16 (top blocks)" if fp16 else "float32", "batch": batch, "threads": threads,
+        "device": str(device), "dtype": describe_precision(args.precision, device, G.config.num_fp16_res),
+        "execution": resolve_execution(args.execution, device, preset.synthesis.noise_mode), "batch": batch,
+        "threads": threads,
         "preset": preset.to_dict(),
     }

@@ -22,6 +22,7 @@ from ..audio.sources import FileSource
 from ..errors import LavliveError
 from ..frames import Size
 from ..generator import load_generator
+from ..generator.runtime import resolve_execution
 from ..interrupts import signals_call
 from ..presets import Preset
 from ..progress import Progress
@@ -41,6 +42,7 @@ def render_segmented(args: argparse.Namespace, output: Path, sidecar: Path, pres
     try:
         print(f"cluster: {cluster.describe()}")
         device = cluster.device(args.device)
+        resolve_execution(args.execution, device)  # the workers' kind of device (their bf16 they check themselves)
         batch = batch_size(args, device)
         job, notice = make_job(args, preset, device, batch, G, cores)
         if notice:

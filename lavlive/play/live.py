@@ -193,7 +193,9 @@ class LivePlayer:
             torch.set_num_threads(1)  # beside synthesis and analysis, not instead of them
             try:
                 G = load_generator(checkpoint, device)
-                synthesizer = Synthesizer(G, noise_mode=self.noise_mode, to_host=False)
+                current = plan.synthesizer
+                synthesizer = Synthesizer(G, noise_mode=self.noise_mode, to_host=False, precision=current.precision,
+                                          execution=current.execution)
                 stats = w_statistics(G)
                 synthesizer(np.repeat(stats.w_avg[None, None], G.num_ws, axis=1).astype(np.float32))  # warm up here
             except Exception as e:  # noqa: BLE001 - a bad file on stage is a log line, never the end of the show

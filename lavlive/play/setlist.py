@@ -106,6 +106,8 @@ class Settings:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int | None = None  # overrides every preset's modulation.seed (--seed)
     noise_mode: str | None = None
+    precision: str = "auto"  # generator/runtime.py
+    execution: str = "auto"
 
 
 class Preparer:
@@ -140,9 +142,11 @@ class Preparer:
                 G = load_generator(name, self.settings.device)
                 log.info("model: %s", G.source.describe())
                 preset = load_preset(self.settings.preset)
-                self._models[key] = Model(key if name is None else G.source.describe(), G,
-                                          Synthesizer(G, noise_mode=self.settings.noise_mode
-                                                      or preset.synthesis.noise_mode, to_host=False))
+                synthesizer = Synthesizer(G, noise_mode=self.settings.noise_mode or preset.synthesis.noise_mode,
+                                          to_host=False, precision=self.settings.precision,
+                                          execution=self.settings.execution)
+                synthesizer.warm_up()
+                self._models[key] = Model(key if name is None else G.source.describe(), G, synthesizer)
             return self._models[key]
 
     def _prepare(self, entry: Entry, position: int) -> Track:

@@ -256,15 +256,8 @@ class Window:
         height, width = shape[:2]
         self._storage(slot, width, height)
         is_tensor = type(image).__module__.split(".")[0] == "torch"
-        if is_tensor and image.is_cuda and self._copy_on_gpu(slot, image):
-            path, data = "cuda-gl interop", None
-        elif is_tensor and image.is_cuda:
-            import torch
-
-            if slot.pinned is None or tuple(slot.pinned.shape) != shape:
-                slot.pinned = torch.empty(shape, dtype=torch.uint8, pin_memory=True)
-            slot.pinned.copy_(image)
-            path, data = "pinned copy", slot.pinned.numpy()
+        if is_tensor and image.is_cuda:
+            path, data = self._from_gpu(slot, image)
         else:
             path, data = "host", np.ascontiguousarray(image.detach().cpu().numpy() if is_tensor else image)
         if data is not None:
@@ -280,6 +273,20 @@ class Window:
             self._logged_paths.add(path)
             log.info("window: frames reach the texture by %s", path)
         self.upload_path = path
+
+    def _from_gpu(self, slot: _Slot, image) -> tuple[str, np.ndarray | None]:
+        """A CUDA frame into the slot's PBO by interop (data None), else into its pinned host buffer."""
+        import torch
+
+        from ..generator.runtime import cuda_lock
+
+        with cuda_lock:  # never beside a graph capture in another thread
+            if self._copy_on_gpu(slot, image):
+                return "cuda-gl interop", None
+            if slot.pinned is None or tuple(slot.pinned.shape) != tuple(image.shape):
+                slot.pinned = torch.empty(tuple(image.shape), dtype=torch.uint8, pin_memory=True)
+            slot.pinned.copy_(image)
+        return "pinned copy", slot.pinned.numpy()
 
     def _copy_on_gpu(self, slot: _Slot, tensor) -> bool:
         """Copy a CUDA tensor into the slot's PBO by interop; False (after one warning) if interop is unavailable."""
