@@ -1,19 +1,33 @@
-"""Synthesis speed: ms per frame and frames/s for batch 1 and 8 at 256/512/1024 (config-F channels).
+"""Synthesis speed: ms per frame at 256/512/1024 (config-F channels), and side by side with the reference.
 
     python benchmarks/synthesis.py [--device cpu|cuda] [--resolutions 256 512 1024] [--batches 1 8]
+    python benchmarks/synthesis.py --reference DIR [--resolutions 128 256 1024] [--rounds 5]
 
-Prints a table; fp32 always, fp16 where the device supports it (CUDA). Random weights: speed
-does not depend on them. The embedded default generator is measured too.
+Without --reference: a table of lavlive's own figures. On the CPU fp32 (and bf16 where the CPU has
+it, with its max abs error against fp32); on CUDA fp32, fp16 eager, and fp16 replayed from a CUDA
+graph (batch 1), each with its median ms/frame.
+
+With --reference DIR: DIR is a user's own checkout of NVIDIA's stylegan2-ada-pytorch (imported from
+there at run time, never copied into lavlive). Both networks get the same random weights (lavlive's
+state dict loads into the reference one to one); lavlive's default path and the reference's
+`synthesis(ws, noise_mode='const', force_fp32=True)` are timed in the same process, alternating round
+by round, batch 1; the table gives each median, the ratio lavlive/reference and the max abs
+difference of the pictures. Random weights: speed does not depend on them.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 from lavlive.generator import Generator, GeneratorConfig, default_generator
+from lavlive.generator.runtime import CudaGraphCall, bf16_supported
 
 
 def config_f(resolution: int) -> GeneratorConfig:
@@ -26,48 +40,125 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-@torch.no_grad()
-def measure(G: Generator, batch: int, device: torch.device, fp16: bool, min_seconds: float, min_iters: int) -> float:
-    """Seconds per batch: one warm-up call, then repeat until both minimums are met."""
-    ws = G.mapping(torch.randn(batch, G.z_dim, device=device))
-    G.synthesis(ws, force_fp32=not fp16)
+def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> float:
+    start = time.perf_counter()
+    fn()
     sync(device)
-    times = []
+    return time.perf_counter() - start
+
+
+def measure(fn: Callable[[], torch.Tensor], device: torch.device, min_seconds: float, min_iters: int) -> float:
+    """Median seconds per call: one warm-up call, then repeat until both minimums are met."""
+    timed(fn, device)
+    times: list[float] = []
     start = time.perf_counter()
     while len(times) < min_iters or time.perf_counter() - start < min_seconds:
-        t = time.perf_counter()
-        G.synthesis(ws, force_fp32=not fp16)
-        sync(device)
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
+        times.append(timed(fn, device))
+    return statistics.median(times)
+
+
+@torch.no_grad()
+def own_figures(args: argparse.Namespace, device: torch.device) -> None:
+    print(f"{'model':<22} {'path':<14} {'batch':>5} {'ms/frame':>10} {'frames/s':>9} {'max diff':>9}")
+    models = [("embedded default 256", default_generator)] + [
+        (f"config-F {r}", lambda r=r: Generator(config_f(r)).eval().requires_grad_(False)) for r in args.resolutions]
+    for name, build in models:
+        G = build().to(device)
+        G.synthesis.channels_last = device.type == "cuda"
+        for batch in args.batches:
+            ws = G.mapping(torch.randn(batch, G.z_dim, device=device))
+            for path, fn in paths(G, ws).items():
+                sec = measure(fn, device, args.min_seconds, args.min_iters)
+                diff = (fn().float() - G.synthesis(ws, force_fp32=True)).abs().max().item()
+                print(f"{name:<22} {path:<14} {batch:>5} {1000 * sec / batch:>10.2f} {batch / sec:>9.2f} {diff:>9.1e}",
+                      flush=True)
+        del G
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def paths(G: Generator, ws: torch.Tensor) -> dict[str, Callable[[], torch.Tensor]]:
+    """The ways this device can run synthesis, by name."""
+    device = ws.device
+    runs: dict[str, Callable[[], torch.Tensor]] = {"fp32": lambda: G.synthesis(ws, force_fp32=True)}
+    if device.type == "cuda":
+        runs["fp16 eager"] = lambda: G.synthesis(ws)
+        if len(ws) == 1:
+            graph = CudaGraphCall(lambda w: G.synthesis(w), ws)
+            runs["fp16 graph"] = lambda: graph(ws)
+    if bf16_supported(device):
+        def bf16() -> torch.Tensor:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                return G.synthesis(ws, force_fp32=True)
+        runs["bf16"] = bf16
+    return runs
+
+
+def reference_generator(folder: Path, cfg: GeneratorConfig) -> torch.nn.Module:
+    """The reference network of the same shape, from the user's checkout."""
+    if not (folder / "training" / "networks.py").is_file():
+        sys.exit(f"--reference {folder}: no training/networks.py there (give a stylegan2-ada-pytorch checkout)")
+    sys.path.insert(0, str(folder))
+    from training.networks import Generator as Reference  # the user's code, found at run time
+
+    synthesis = {"channel_base": cfg.channel_base, "channel_max": cfg.channel_max,
+                 "num_fp16_res": cfg.num_fp16_res, "conv_clamp": cfg.conv_clamp}
+    return Reference(z_dim=cfg.z_dim, c_dim=cfg.c_dim, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution,
+                     img_channels=cfg.img_channels, mapping_kwargs={}, synthesis_kwargs=synthesis)
+
+
+@torch.no_grad()
+def side_by_side(args: argparse.Namespace, device: torch.device) -> None:
+    print(f"{'config-F':>8} {'lavlive ms':>11} {'reference ms':>13} {'ratio':>6} {'max diff':>9}  (batch 1, "
+          f"{args.rounds} alternating rounds, medians)")
+    for res in args.resolutions:
+        ms, diff = race(Path(args.reference), config_f(res), device, args.rounds)
+        print(f"{res:>8} {ms['lavlive']:>11.1f} {ms['reference']:>13.1f} {ms['lavlive'] / ms['reference']:>6.2f} "
+              f"{diff:>9.1e}", flush=True)
+
+
+def race(folder: Path, cfg: GeneratorConfig, device: torch.device, rounds: int) -> tuple[dict[str, float], float]:
+    """Median ms of each network at batch 1, alternating round by round, and the max abs difference."""
+    ours = Generator(cfg).eval().requires_grad_(False).to(device)
+    ref = reference_generator(folder, cfg).eval().requires_grad_(False).to(device)
+    ref.load_state_dict(ours.state_dict())
+    seed = torch.Generator(device).manual_seed(cfg.img_resolution)
+    ws = ours.mapping(torch.randn(1, cfg.z_dim, device=device, generator=seed))
+    fp32 = device.type != "cuda"  # on the CPU both run fp32; on CUDA both use their fp16 blocks
+    ours_fn: Callable[[torch.Tensor], torch.Tensor] = lambda w: ours.synthesis(w, noise_mode="const", force_fp32=fp32)
+    if device.type == "cuda":  # lavlive's CUDA default: channels-last, replayed from a CUDA graph
+        ours.synthesis.channels_last = True
+        ours_fn = CudaGraphCall(ours_fn, ws)
+    runs = {"lavlive": lambda: ours_fn(ws), "reference": lambda: ref.synthesis(ws, noise_mode="const", force_fp32=fp32)}
+    diff = (runs["lavlive"]() - runs["reference"]()).abs().max().item()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            times[name].append(timed(fn, device))
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}, diff
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--resolutions", type=int, nargs="+", default=[256, 512, 1024])
+    ap.add_argument("--resolutions", type=int, nargs="+", default=None,
+                    help="default: 256 512 1024; with --reference 128 256 1024")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--min-seconds", type=float, default=3.0)
     ap.add_argument("--min-iters", type=int, default=3)
-    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--reference", metavar="DIR", default=None,
+                    help="a stylegan2-ada-pytorch checkout to time against, side by side")
+    ap.add_argument("--rounds", type=int, default=5, help="with --reference: alternating rounds per size")
     args = ap.parse_args()
     device = torch.device(args.device)
-    precisions = ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
-    print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
-          f"torch {torch.__version__}")
-    print(f"{'model':<22} {'precision':<9} {'batch':>5} {'ms/frame':>10} {'frames/s':>9}")
-    models = [("embedded default 256", default_generator())] + [
-        (f"config-F {r}", Generator(config_f(r)).eval()) for r in args.resolutions]
-    for name, G in models:
-        G = G.to(device)
-        G.synthesis.channels_last = args.channels_last
-        for precision in precisions:
-            for batch in args.batches:
-                sec = measure(G, batch, device, precision == "fp16", args.min_seconds, args.min_iters)
-                print(f"{name:<22} {precision:<9} {batch:>5} {1000 * sec / batch:>10.1f} {batch / sec:>9.2f}", flush=True)
-        del G
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"device: {device} ({where}), torch {torch.__version__}")
+    if args.reference:
+        args.resolutions = args.resolutions or [128, 256, 1024]
+        side_by_side(args, device)
+    else:
+        args.resolutions = args.resolutions or [256, 512, 1024]
+        own_figures(args, device)
 
 
 if __name__ == "__main__":
