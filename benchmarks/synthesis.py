@@ -9,10 +9,10 @@ graph (batch 1), each with its median ms/frame.
 
 With --reference DIR: DIR is a user's own checkout of NVIDIA's stylegan2-ada-pytorch (imported from
 there at run time, never copied into lavlive). Both networks get the same random weights (lavlive's
-state dict loads into the reference one to one); lavlive's default path and the reference's
-`synthesis(ws, noise_mode='const', force_fp32=True)` are timed in the same process, alternating round
-by round, batch 1; the table gives each median, the ratio lavlive/reference and the max abs
-difference of the pictures. Random weights: speed does not depend on them.
+state dict loads into the reference one to one); lavlive's default path (and its bf16 path, where
+the device has bf16) and the reference's `synthesis(ws, noise_mode='const')` (fp32 on the CPU) are
+timed in the same process, alternating round by round, batch 1; the table gives each median, the
+ratio to the reference and the max abs difference of the pictures. Random weights: speed does not depend on them.
 """
 
 from __future__ import annotations
@@ -87,10 +87,7 @@ def paths(G: Generator, ws: torch.Tensor) -> dict[str, Callable[[], torch.Tensor
             graph = CudaGraphCall(lambda w: G.synthesis(w), ws)
             runs["fp16 graph"] = lambda: graph(ws)
     if bf16_supported(device):
-        def bf16() -> torch.Tensor:
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                return G.synthesis(ws, force_fp32=True)
-        runs["bf16"] = bf16
+        runs["bf16"] = lambda: G.synthesis(ws, bf16=True)
     return runs
 
 
@@ -109,16 +106,23 @@ def reference_generator(folder: Path, cfg: GeneratorConfig) -> torch.nn.Module:
 
 @torch.no_grad()
 def side_by_side(args: argparse.Namespace, device: torch.device) -> None:
-    print(f"{'config-F':>8} {'lavlive ms':>11} {'reference ms':>13} {'ratio':>6} {'max diff':>9}  (batch 1, "
-          f"{args.rounds} alternating rounds, medians)")
+    print(f"batch 1, {args.rounds} alternating rounds, medians; bf16: lavlive --precision bf16, its max diff to the "
+          "reference in brackets")
+    print(f"{'config-F':>8} {'lavlive ms':>11} {'reference ms':>13} {'ratio':>6} {'max diff':>9} {'bf16 ms':>8} "
+          f"{'ratio':>6} {'(diff)':>9}")
     for res in args.resolutions:
         ms, diff = race(Path(args.reference), config_f(res), device, args.rounds)
-        print(f"{res:>8} {ms['lavlive']:>11.1f} {ms['reference']:>13.1f} {ms['lavlive'] / ms['reference']:>6.2f} "
-              f"{diff:>9.1e}", flush=True)
+        line = (f"{res:>8} {ms['lavlive']:>11.1f} {ms['reference']:>13.1f} {ms['lavlive'] / ms['reference']:>6.2f} "
+                f"{diff['lavlive']:>9.1e}")
+        if "bf16" in ms:
+            line += f" {ms['bf16']:>8.1f} {ms['bf16'] / ms['reference']:>6.2f} {diff['bf16']:>9.1e}"
+        print(line, flush=True)
 
 
-def race(folder: Path, cfg: GeneratorConfig, device: torch.device, rounds: int) -> tuple[dict[str, float], float]:
-    """Median ms of each network at batch 1, alternating round by round, and the max abs difference."""
+def race(folder: Path, cfg: GeneratorConfig, device: torch.device,
+         rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median ms of each path at batch 1, alternating round by round, and each one's max abs difference
+    to the reference's picture."""
     ours = Generator(cfg).eval().requires_grad_(False).to(device)
     ref = reference_generator(folder, cfg).eval().requires_grad_(False).to(device)
     ref.load_state_dict(ours.state_dict())
@@ -130,7 +134,10 @@ def race(folder: Path, cfg: GeneratorConfig, device: torch.device, rounds: int) 
         ours.synthesis.channels_last = True
         ours_fn = CudaGraphCall(ours_fn, ws)
     runs = {"lavlive": lambda: ours_fn(ws), "reference": lambda: ref.synthesis(ws, noise_mode="const", force_fp32=fp32)}
-    diff = (runs["lavlive"]() - runs["reference"]()).abs().max().item()
+    if bf16_supported(device):
+        runs["bf16"] = lambda: ours.synthesis(ws, noise_mode="const", bf16=True)
+    picture = runs["reference"]()
+    diff = {name: (fn() - picture).abs().max().item() for name, fn in runs.items() if name != "reference"}
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, fn in runs.items():

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .errors import LavliveError, given
 from .generator import Generator
-from .generator.runtime import CudaGraphCall, check_precision, compiled, cuda_lock, precision_context, resolve_execution
+from .generator.runtime import CudaGraphCall, check_precision, compiled, cuda_lock, resolve_execution
 from .images import uint8_frames
 
 SCALE_MODES = ("fit", "fill")
@@ -90,9 +90,8 @@ class Synthesizer:
 
     def _frames(self, ws: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """ws on the device → contiguous uint8 frames on the device."""
-        with precision_context(self.precision, self.device):
-            images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision != "auto",
-                                      generator=generator)
+        images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision == "fp32",
+                                  generator=generator, bf16=self.precision == "bf16")
         return uint8_frames(fit_to(images.float(), self.size, self.scale)).contiguous()
 
     def _static(self, ws: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,8 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
     """--precision, --execution: how synthesis runs on its device (generator/runtime.py)."""
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: fp16 blocks on CUDA as the checkpoint marks, fp32 on the CPU; bf16: bfloat16 on "
-                        "CPUs and GPUs that have it (a few 8-bit levels off; faster only on some) (default: auto)")
+                        "CPUs and GPUs that have it (about half the time on such a CPU, a few 8-bit levels off) "
+                        "(default: auto)")
     p.add_argument("--execution", choices=EXECUTIONS, default="auto",
                    help="auto: a CUDA graph replayed per frame on CUDA, eager on the CPU; compile: torch.compile, "
                         "slow first start, cached after (default: auto)")

@@ -137,8 +137,8 @@ def upsample_2x(x: Tensor, kernel: Tensor) -> Tensor:
 
 
 def cpu_fast_path(x: Tensor) -> bool:
-    """Batch 1 in fp32 on the CPU: the channels-last path below (about 0.7× the time at 256 px, 0.4× at 1024)."""
-    return x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1
+    """Batch 1 in fp32 (or bf16) on the CPU: the channels-last path below (about 0.7× the time at 256 px, 0.4× at 1024)."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16) and x.shape[0] == 1
 
 
 def modulated_conv2d_cpu(x: Tensor, weight: Tensor, styles: Tensor, bias: Tensor, gain: float = 1.0,
@@ -148,7 +148,7 @@ def modulated_conv2d_cpu(x: Tensor, weight: Tensor, styles: Tensor, bias: Tensor
     Activations and the per-frame modulated weight are channels-last (oneDNN's native layout, no
     reorders of the activations); demodulation and `gain` are folded into the weight and `bias`
     into the convolution (for `up`, into the FIR pass, which takes its zero padding in the conv).
-    Returns (conv(x, W'') + bias) · gain, channels-last. Fixed weights with input/output scaling
+    Returns (conv(x, W'') + bias) · gain, channels-last, in x's dtype (the weight maths in fp32). Fixed weights with input/output scaling
     (the non-fused form) measured slower here: one more pass over the activations costs more than
     the reorder of a per-frame weight.
     """
@@ -161,11 +161,12 @@ def modulated_conv2d_cpu(x: Tensor, weight: Tensor, styles: Tensor, bias: Tensor
     if not isinstance(scale, float) or scale != 1.0:
         wmod = wmod * scale
     x = x.contiguous(memory_format=cl)
-    b = bias if gain == 1.0 else bias * gain
+    b = (bias if gain == 1.0 else bias * gain).to(x.dtype)
+    wmod = wmod.to(x.dtype)
     if not up:
         return F.conv2d(x, wmod.contiguous(memory_format=cl), b, padding=kh // 2)
     y = F.conv_transpose2d(x, wmod.transpose(0, 1).contiguous(memory_format=cl), stride=2)
-    k = (kernel * 4).flip([0, 1])[None, None].expand(c_out, 1, *kernel.shape).contiguous(memory_format=cl)
+    k = (kernel * 4).flip([0, 1])[None, None].expand(c_out, 1, *kernel.shape).to(x.dtype).contiguous(memory_format=cl)
     return F.conv2d(y, k, b, padding=1, groups=c_out)
 
 
@@ -173,7 +174,8 @@ def noise_lrelu_clamp(y: Tensor, noise: Tensor | None, gain: float, clamp: float
     """y + gain·noise, leaky ReLU, clamp: in place unless autograd needs y (y already carries the gain)."""
     inplace = not (torch.is_grad_enabled() and y.requires_grad)
     if noise is not None:
-        y = y.add_(noise * gain) if inplace else y + noise * gain
+        noise = (noise * gain).to(y.dtype)  # [res, res]: cast once, so the add stays in y's dtype
+        y = y.add_(noise) if inplace else y + noise
     y = F.leaky_relu(y, LRELU_SLOPE, inplace=inplace)
     if clamp is not None:
         y = y.clamp_(-clamp, clamp) if inplace else y.clamp(-clamp, clamp)
@@ -367,9 +369,8 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 1 if in_channels == 0 else 2
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: str,
-                fp16: bool, memory_format: torch.memory_format,
+                dtype: torch.dtype, memory_format: torch.memory_format,
                 generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        dtype = torch.float16 if fp16 and self.use_fp16 else torch.float32
         fused = dtype == torch.float32 or ws.shape[0] == 1
         w = ws.unbind(1)
         if self.in_channels == 0:
@@ -399,14 +400,16 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", SynthesisBlock(in_ch, cfg.channels(res), cfg, res))
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
-                generator: torch.Generator | None = None) -> Tensor:
-        """`generator` seeds noise_mode 'random' (on the device of ws) so renders are reproducible."""
+                generator: torch.Generator | None = None, bf16: bool = False) -> Tensor:
+        """`generator` seeds noise_mode 'random' (on the device of ws) so renders are reproducible.
+        Blocks run in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in
+        bfloat16 with `bf16`; the image skip path and the output stay fp32."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)
-        fp16 = ws.device.type == "cuda" and not force_fp32
+        fp16 = ws.device.type == "cuda" and not force_fp32 and not bf16
         # channels_last: always on the CPU at batch 1 (see cpu_fast_path); elsewhere when asked for
         cl = self.channels_last or cpu_fast_path(ws)
         memory_format = torch.channels_last if cl else torch.contiguous_format
@@ -414,7 +417,8 @@ class SynthesisNetwork(nn.Module):
         w_idx = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
-            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, fp16, memory_format,
+            dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and block.use_fp16 else torch.float32
+            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, dtype, memory_format,
                            generator)
             w_idx += block.num_conv
         return img

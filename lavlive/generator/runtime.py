@@ -2,9 +2,10 @@
 
     precision  auto   fp16 in the blocks the checkpoint marks (num_fp16_res) on CUDA, fp32 on the CPU
                fp32   fp32 everywhere
-               bf16   bfloat16 autocast: CPUs with native bf16 (AVX512-BF16, AMX) and CUDA; on 2 EPYC
-                      cores 0.84-0.88x the fp32 time, max abs error 0.02 (embedded 256) to 0.09 (config-F
-                      256) in the network's [-1, 1] range: a few 8-bit levels
+               bf16   every block in bfloat16 (the image skip path and output fp32): CPUs with native
+                      bf16 (AVX512-BF16, AMX) and CUDA. On 2 EPYC cores at batch 1: 0.73x the fp32 time
+                      (embedded 256), 0.55x (config-F 256), 0.41x (config-F 1024); max abs error 0.01-0.09
+                      in the network's [-1, 1] range, 2-4 8-bit levels on the embedded network
     execution  auto   CUDA: a CUDA graph per batch shape, captured at warm-up and replayed per frame
                       (batch-1 eager fp16 is bound by kernel launches); CPU: eager
                eager  one op at a time
@@ -22,7 +23,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -76,13 +76,6 @@ def resolve_execution(name: str, device: torch.device, noise_mode: str = "const"
     if name == "auto":
         name = "graph" if device.type == "cuda" else "eager"
     return "eager" if noise_mode == "random" else name
-
-
-def precision_context(precision: str, device: torch.device) -> Any:
-    """The autocast that bf16 asks for (nothing for the others)."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
 
 
 def compiled(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
