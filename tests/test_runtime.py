@@ -73,7 +73,7 @@ def test_render_in_bf16_says_so_in_its_sidecar(tmp_path, track):
     out = tmp_path / "bf16.mp4"
     assert main(["render", str(track), "-o", str(out), "--precision", "bf16"]) == 0
     meta = json.loads(out.with_name("bf16.mp4.json").read_text())
-    assert meta["dtype"] == "bfloat16 (autocast)" and meta["execution"] == "eager"
+    assert meta["dtype"] == "bfloat16 (every block)" and meta["execution"] == "eager"
     assert "--precision" in meta["command"]
 
 

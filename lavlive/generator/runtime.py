@@ -11,8 +11,9 @@
                eager  one op at a time
                graph  CUDA only
                compile  torch.compile (inductor), its artefacts kept in lavlive's cache so a second start
-                      only loads them. Not the CPU default: measured 5-15 % faster after a first compile of
-                      21-29 s, and 2.5-3 s with a warm cache, more than the 2 s start-up budget.
+                      only loads them. Not the CPU default: measured 5-15 % faster per frame, but the first
+                      frame comes 20-30 s late on a first start and 2.2-3.9 s later than eager's with a
+                      warm cache, more than the 2 s start-up budget.
 
 The choice is per device (`resolve_execution`), made the same way every run, so a render stays
 reproducible on one machine.
@@ -60,7 +61,7 @@ def check_precision(name: str, device: torch.device) -> str:
 def describe_precision(precision: str, device: torch.device, fp16_blocks: int) -> str:
     """What the frames were computed in, for a render's sidecar."""
     if precision == "bf16":
-        return "bfloat16 (autocast)"
+        return "bfloat16 (every block)"
     fp16 = precision == "auto" and device.type == "cuda" and fp16_blocks > 0
     return f"float16 (top {fp16_blocks} blocks)" if fp16 else "float32"
 
