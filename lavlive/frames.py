@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from .errors import LavliveError, given
 from .generator import Generator
-from .generator.runtime import CudaGraphCall, check_precision, compiled, cuda_lock, resolve_execution
+from .generator.runtime import (CudaGraphCall, check_precision, compiled, cuda_lock, describe_precision,
+                                resolve_execution)
 from .images import uint8_frames
 
 SCALE_MODES = ("fit", "fill")
@@ -87,6 +88,10 @@ class Synthesizer:
         self._compiled = compiled(self._frames) if self.execution == "compile" else None
         self._sizes: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}  # batch size → its graph or compiled fn
         self._pinned: torch.Tensor | None = None
+
+    def describe(self) -> str:
+        """How it draws, for the start-up line: e.g. 'float32, eager' or 'float16 (top 4 blocks), graph'."""
+        return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}"
 
     def _frames(self, ws: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """ws on the device → contiguous uint8 frames on the device."""

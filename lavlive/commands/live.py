@@ -116,6 +116,7 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
                         Synthesizer(G, noise_mode=preset.synthesis.noise_mode, to_host=False,
                                     precision=args.precision, execution=args.execution), stage)
         plan.synthesizer.warm_up()
+        log.info("synthesis: %s on %s", plan.synthesizer.describe(), device)
         engine = Engine(plan, None, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
         player = LivePlayer(engine, source, window, args.frame_log, args.stats, stage, preset.synthesis.noise_mode)
         try:

@@ -160,7 +160,8 @@ def _render(args: argparse.Namespace, output: Path, sidecar: Path, preset: Prese
             writer = VideoWriter(tmp, args.fps, size, args.crf, args.speed, audio_from=args.input,
                                  start=args.start, duration=args.duration, container=container_format(output),
                                  codec=codec)
-            print(f"rendering {size} at {fps_text(args.fps)} fps, batch {batch} on {device}, {codec}; "
+            print(f"rendering {size} at {fps_text(args.fps)} fps, batch {batch} on {device} ({synthesizer.describe()}), "
+                  f"{codec}; "
                   f"audio: {writer.audio.description if writer.audio else 'none'}")
             # The control path gets as many threads as synthesis: EnCodec's float32 results depend on the
             # thread count, and torch's count is per process in effect (a segmented render uses the same).

@@ -146,6 +146,7 @@ class Preparer:
                                           to_host=False, precision=self.settings.precision,
                                           execution=self.settings.execution)
                 synthesizer.warm_up()
+                log.info("synthesis: %s on %s", synthesizer.describe(), synthesizer.device)
                 self._models[key] = Model(key if name is None else G.source.describe(), G, synthesizer)
             return self._models[key]
 
