@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from audio_files import encode, with_header_length
+from ndi_receiver import ReceiverProcess, best_match
 
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.audio.sources import FileSource
@@ -181,6 +182,36 @@ def test_the_screen_shows_the_rendered_frames_still_in_silence_moving_with_music
     still, moving = motion[(times[1:] > 1.0) & (times[1:] < 2.9)], motion[(times[1:] > 3.5) & (times[1:] < 6.8)]
     assert len(still) > 5 and len(moving) > 10
     assert np.median(moving) > 10 * max(np.median(still), 0.05), (np.median(still), np.median(moving))
+
+
+def test_every_shown_frame_goes_out_over_ndi_as_the_window_shows_it(xvfb, pulse, media, tmp_path):
+    """A receiver on this machine (as Resolume or OBS would be) sees the frames the window shows, at its rate."""
+    from lavlive.play.ndi_out import NdiOutput
+
+    name = f"lavlive-test-{os.getpid()}"
+    receiver = ReceiverProcess(name, tmp_path)
+    ndi = NdiOutput(name, Fraction(30))
+    try:
+        ndi.send(np.zeros((64, 64, 3), np.uint8))  # the source appears with its first frame
+        assert receiver.wait_found(30), "the receiver did not find the NDI source"
+        deadline = time.monotonic() + 10
+        while ndi.connections() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _, code, shown, _ = run_player([media / "beat0.wav", media / "beat1.wav"], media / "tiny64.pt", ndi=ndi)
+        time.sleep(0.3)  # the last frames in flight
+    finally:
+        arrivals, received = receiver.stop()
+        ndi.close()
+    assert code == 0 and ndi.sent == len(shown) + 1
+    screens = [screen for _, _, screen in shown]
+    assert len(received) >= 0.9 * len(screens), (len(received), len(screens))  # at the shown rate
+    matches = [best_match(frame, screens) for frame in received]
+    scores = sorted(score for _, score in matches)
+    # NDI always compresses: a received frame is 31-33 dB from the screen it came from (a frame one second
+    # away is 11-18 dB from it); the priming frame matches nothing
+    assert scores[len(scores) // 2] >= 30 and scores[len(scores) // 20] >= 28, scores[:5]
+    order = [i for i, _ in matches]
+    assert sum(b >= a for a, b in zip(order, order[1:])) >= 0.9 * (len(order) - 1), "in the order shown"
 
 
 @pytest.mark.parametrize("quit_by", ["q", "escape", "close the window"])

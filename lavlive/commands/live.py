@@ -20,7 +20,7 @@ from ..interrupts import signals_call
 from ..presets import ENCODERS, load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
 from .options import (add_control_options, add_stage_options, add_window_options, check_synthesis_options, load_models,
-                      open_stage)
+                      open_ndi, open_stage)
 
 if TYPE_CHECKING:
     import torch
@@ -103,6 +103,7 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
     from ..play.window import Window  # imported here: it loads pygame and OpenGL
 
     size = args.size or parse_size("960x540")
+    ndi = open_ndi(args)
     window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display, scale=args.scale)
     try:
         G, path = load_models(args, preset, device, low_latency=True)
@@ -118,7 +119,8 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
         plan.synthesizer.warm_up()
         log.info("synthesis: %s on %s", plan.synthesizer.describe(), device)
         engine = Engine(plan, None, ahead_frames=8, synthesis_threads=max(1, cores - 1), newest=True)
-        player = LivePlayer(engine, source, window, args.frame_log, args.stats, stage, preset.synthesis.noise_mode)
+        player = LivePlayer(engine, source, window, args.frame_log, args.stats, stage, preset.synthesis.noise_mode,
+                            ndi)
         try:
             with signals_call(player.stop):
                 return player, player.run()
@@ -126,3 +128,5 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
             source.close()
     finally:
         window.close()
+        if ndi is not None:
+            ndi.close()

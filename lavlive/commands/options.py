@@ -13,6 +13,7 @@ from ..frames import SCALE_MODES, parse_size
 from ..generator import Generator, load_generator
 from ..generator.runtime import EXECUTIONS, PRECISIONS, check_precision, resolve_execution
 from ..lav.control import ControlPath
+from ..play.ndi_out import NdiOutput
 from ..lav.timeline import parse_fps
 from ..errors import LavliveError
 from ..presets import Preset
@@ -41,6 +42,14 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
     add_synthesis_options(p)
+    p.add_argument("--ndi", metavar="NAME", default=None, type=nonempty("--ndi", "give the NDI source name"),
+                   help="also send every shown frame as the NDI video source NAME, for Resolume, TouchDesigner, "
+                        "OBS, … (pip install 'lavlive[ndi]')")
+
+
+def open_ndi(args: argparse.Namespace) -> NdiOutput | None:
+    """The NDI output --ndi asks for (a missing cyndilib is a one-line error), else None."""
+    return None if args.ndi is None else NdiOutput(args.ndi, args.fps)
 
 
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:

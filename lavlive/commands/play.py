@@ -19,7 +19,7 @@ from ..interrupts import signals_call
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
-from .options import add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_stage
+from .options import add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_ndi, open_stage
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 
@@ -143,6 +143,7 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
         device = args.audio_device
         audio = AudioOutput(int(device) if device is not None and device.isdigit() else device)
         window = None
+        ndi = open_ndi(args)
         try:
             size = args.size or parse_size("960x540")
             window = Window((size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
@@ -152,11 +153,14 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
                                 precision=args.precision, execution=args.execution)
             preparer = Preparer(settings, audio.sample_rate, audio.channels)
             options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
-                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores, stage=stage)
+                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores, stage=stage,
+                                  ndi=ndi)
             player = Player(playlist, window, audio, preparer, options)
             with signals_call(player.stop):
                 code = player.run()
         finally:
+            if ndi is not None:
+                ndi.close()
             audio.close()
             if window is not None:
                 window.close()

@@ -44,6 +44,7 @@ from ..lav.statistics import WStatistics, w_statistics
 from ..lav.timeline import ControlTrack
 from ..presets import Preset
 from ..stage.link import StageLink
+from .ndi_out import NdiOutput
 from .player import ViewKeys, open_frame_log, recent_rate
 from .setlist import MIN_VISUAL_CROSSFADE
 from .window import Window
@@ -125,8 +126,9 @@ class LivePlayer:
     """Shows the engine's newest frames until the user quits, the input fails or stop() is called."""
 
     def __init__(self, engine: Engine, source: DeviceSource, window: Window, frame_log: Path | None = None,
-                 stats: bool = False, stage: StageLink | None = None, noise_mode: str = "const") -> None:
-        self.engine, self.source, self.window = engine, source, window
+                 stats: bool = False, stage: StageLink | None = None, noise_mode: str = "const",
+                 ndi: NdiOutput | None = None) -> None:
+        self.engine, self.source, self.window, self.ndi = engine, source, window, ndi
         self.noise_mode = noise_mode  # of models switched to on stage
         self._switching = threading.Event()  # a model is loading
         self.stage = stage or StageLink(Preset())  # keys, OSC, MIDI (the analysis thread applies their values)
@@ -169,6 +171,8 @@ class LivePlayer:
             if frame is not None:
                 self.window.show(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
                 self.window.swap()
+                if self.ndi is not None:
+                    self.ndi.send_frame(frame)
                 self._shown(frame, time.monotonic())
             elif self.engine.ended:
                 return 0

@@ -27,6 +27,7 @@ import numpy as np
 from ..engine import Engine
 from ..errors import LavliveError
 from ..presets import Preset
+from .ndi_out import NdiOutput
 from ..stage.link import StageLink
 from .audio_out import AudioOutput
 from .playlist import Entry, Playlist
@@ -49,6 +50,7 @@ class PlayOptions:
     kiosk: bool = False
     synthesis_threads: int = 1
     stage: StageLink = field(default_factory=lambda: StageLink(Preset()))  # keys, OSC and MIDI steer the look
+    ndi: NdiOutput | None = None  # every shown frame also goes out over NDI
 
 
 def open_frame_log(path: Path) -> TextIO:
@@ -248,6 +250,8 @@ class Player:
                 started = time.perf_counter()
                 self.window.show(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
                 self.window.swap()
+                if self.options.ndi is not None:
+                    self.options.ndi.send_frame(frame)
                 show.present_seconds += 0.2 * (time.perf_counter() - started - show.present_seconds)
                 self._shown(frame, show)
             self._announce(show)
