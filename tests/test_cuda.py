@@ -93,3 +93,21 @@ def test_a_capture_in_another_thread_while_frames_are_drawn():
         done.set()
         drawer.join()
     assert not errors, errors
+
+
+def test_a_cuda_dissolve_goes_out_over_ndi_as_the_mix():
+    """Both pictures of a dissolve come from the GPU: each gets its own host copy, so NDI sends the mix."""
+    pytest.importorskip("cyndilib")
+    from fractions import Fraction
+
+    from lavlive.play.ndi_out import NdiOutput
+
+    a = torch.full((8, 8, 3), 10, dtype=torch.uint8)
+    b = torch.full((8, 8, 3), 210, dtype=torch.uint8)
+    out = NdiOutput(f"lavlive-cuda-{torch.randint(10**9, ()).item()}", Fraction(30))
+    try:
+        out.send(a.cuda(), b.cuda(), 0.5)
+        sent = out._buffers[0][..., :3]
+    finally:
+        out.close()
+    assert (sent == 110).all()

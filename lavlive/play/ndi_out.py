@@ -43,7 +43,7 @@ class NdiOutput:
         self._buffers: list[np.ndarray] = []
         self._mix: np.ndarray | None = None  # float32 scratch for cross-dissolves
         self._scaled: np.ndarray | None = None
-        self._pinned: Any = None  # host copy of a CUDA frame
+        self._pinned: dict[str, Any] = {}  # host copies of CUDA frames: one per role (picture, blend)
         self._turn = 0
         self.sent = 0
 
@@ -65,7 +65,7 @@ class NdiOutput:
 
     def send(self, image: Any, blend: Any = None, alpha: float = 0.0, index: int = 0, time: float = 0.0) -> None:
         """Send what the window shows for this frame (its picture, dissolved into `blend` by `alpha`)."""
-        picture = self._host(image)
+        picture = self._host(image, "picture")
         height, width = picture.shape[:2]
         if not self._buffers or self._buffers[0].shape[:2] != (height, width):
             self._open(height, width)
@@ -74,7 +74,7 @@ class NdiOutput:
         if blend is not None and alpha > 0 and tuple(blend.shape) == picture.shape:
             mix = self._mix
             np.multiply(picture, 1.0 - alpha, out=mix)
-            np.multiply(self._host(blend), alpha, out=self._scaled)
+            np.multiply(self._host(blend, "blend"), alpha, out=self._scaled)
             mix += self._scaled
             mix += 0.5  # rounded when stored as uint8 below
             picture = mix
@@ -90,18 +90,20 @@ class NdiOutput:
         blend = None if frame.blend is None else frame.blend.image
         self.send(frame.image, blend, frame.alpha, frame.index, frame.time)
 
-    def _host(self, image: Any) -> np.ndarray:
-        """A frame as a host array: a CUDA frame is copied into one pinned buffer (the window has its own)."""
+    def _host(self, image: Any, role: str) -> np.ndarray:
+        """A frame as a host array: a CUDA frame is copied into the pinned buffer kept for its `role`, so a
+        dissolve's two pictures never share one (the window has its own)."""
         if type(image).__module__.split(".")[0] != "torch":
             return np.asarray(image)
         if not image.is_cuda:
             return image.numpy()
         import torch
 
-        if self._pinned is None or tuple(self._pinned.shape) != tuple(image.shape):
-            self._pinned = torch.empty(tuple(image.shape), dtype=torch.uint8, pin_memory=True)
-        self._pinned.copy_(image)
-        return self._pinned.numpy()
+        pinned = self._pinned.get(role)
+        if pinned is None or tuple(pinned.shape) != tuple(image.shape):
+            pinned = self._pinned[role] = torch.empty(tuple(image.shape), dtype=torch.uint8, pin_memory=True)
+        pinned.copy_(image)
+        return pinned.numpy()
 
     def connections(self) -> int:
         return self._sender.get_num_connections(0) if self._sender is not None else 0
