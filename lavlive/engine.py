@@ -51,6 +51,7 @@ class Frame:
     onset: float = 0.0  # percussive onset strength at its time, in [0, 1]
     beats: int = 0  # beats detected up to its time (counting on through a show: a rise is a new beat)
     beat_time: float | None = None  # audio time of the newest of those beats (live: click-to-picture latency)
+    switch: float = 1.0  # weight of the look a seed or preset switch went to last (0 → 1 while it fades in)
     planned_at: float = 0.0  # time.monotonic() when its ws were known
     drawn_at: float = 0.0  # time.monotonic() when its picture was ready
 
@@ -87,7 +88,7 @@ class TrackPlan:
         self.duration: float | None = None
         # Control frames kept: enough for interpolation between frames even at 1 fps.
         self.track = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
-        self.cues = ControlTrack(path.frame_rate, capacity=self.track.capacity)  # onset, beats (ControlPath.cues)
+        self.cues = ControlTrack(path.frame_rate, capacity=self.track.capacity)  # onset, beats, switch (ControlPath.cues)
         self.next = 0  # the next frame to plan
         if state is not None:
             self._load_state(state)
@@ -147,9 +148,9 @@ class TrackPlan:
         self.cues.extend(cues[part])
 
     def _plan(self, t: float) -> Frame:
-        onset, beats = self.cues.sample(t)
+        onset, beats, switch = self.cues.sample(t)
         frame = Frame(self.next, frame_time(self.next, self.fps), self.track.sample(t), onset=float(onset),
-                      beats=int(beats), beat_time=self.path.beat_time(int(beats)))
+                      beats=int(beats), beat_time=self.path.beat_time(int(beats)), switch=float(switch))
         self.next += 1
         return frame
 

@@ -27,7 +27,7 @@ from .errors import LavliveError, shown
 
 __all__ = ["SNAPSHOT_VERSION", "to_bytes", "from_bytes", "fits", "array_of", "scalar_of", "reading", "same_settings"]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 FORMAT = "lavlive snapshot"
 _ARRAY, _SCALAR = "$array", "$scalar"
 

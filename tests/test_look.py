@@ -37,14 +37,14 @@ def clicks(seconds: float, times: list[float]) -> np.ndarray:
 
 
 def run(path: ControlPath, audio: np.ndarray, changes: dict | None = None, at: float = 2.0,
-        crossfade: float = 0.0, on_beat: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
-    """ws and cues of every control frame; `changes` applied between blocks at `at` seconds.
-    Also: the number of frames out before the change."""
+        crossfade: float = 0.0, on_beat: bool = False, start: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """ws and cues of every control frame; `changes` applied between blocks at `at` seconds (their
+    fade starting at `start` seconds, if given). Also: the number of frames out before the change."""
     ws, cues, before = [], [], None
     for i in range(0, audio.shape[1], BLOCK):
         if changes is not None and before is None and i >= at * SR:
             before = sum(len(w) for w in ws)
-            apply(changes, path, crossfade, on_beat)
+            apply(changes, path, crossfade, on_beat, start)
         ws.append(path.push(audio[:, i:i + BLOCK]))
         cues.append(path.cues)
     ws.append(path.flush())
@@ -113,6 +113,21 @@ def test_a_switch_on_the_beat_waits_for_the_next_hit(tiny_generator):
     assert abs(next_beat / rate - 2.7) < 0.03
 
 
+def test_a_switch_timed_between_control_frames_ramps_from_that_instant(tiny_generator, music):
+    """A Link bar line falls between two control frames: the weight is smoothstep((t - line) / fade)
+    at every frame's own time, 0 up to the line, and nothing moves before it."""
+    old, _, _ = run(fresh(tiny_generator), music[:, :SR * 4])
+    line = 2.3712  # seconds; requested at 2.0
+    faded, cues, before = run(fresh(tiny_generator), music[:, :SR * 4], SWITCH, at=2.0, crossfade=0.4, start=line)
+    rate = fresh(tiny_generator).frame_rate
+    t = np.arange(len(cues)) / rate
+    expected = np.clip((t - line) / 0.4, 0, 1)
+    expected = np.where(np.arange(len(cues)) < before, 1.0, expected * expected * (3 - 2 * expected))
+    assert np.abs(cues[:, 2] - expected).max() < 1e-9
+    moved = np.flatnonzero(np.abs(faded - old).reshape(len(old), -1).max(axis=1) > 1e-6)
+    assert t[moved[0]] > line and t[moved[0] - 1] <= line  # the first frame after the line is the first to move
+
+
 def test_a_switch_on_the_beat_starts_anyway_when_no_beat_comes(tiny_generator):
     audio = clicks(5.0, [0.5])
     old, _, _ = run(fresh(tiny_generator), audio)
@@ -172,15 +187,15 @@ def test_stage_link_fades_seed_and_preset_switches_and_applies_faders_at_once(ti
     link = StageLink(load_preset(None), crossfade=1.0)
     path = fresh(tiny_generator)
     link.controls.set("y", 2.0)
-    link.apply_to([path])
+    link.apply_to([(path, 0.0)])
     assert isinstance(path.look, Look) and path.mapper.settings.y == 2.0
     link.controls.set_many(preset_values(load_preset("drift")))
-    link.apply_to([path])
+    link.apply_to([(path, 0.0)])
     assert isinstance(path.look, Crossfade) and path.look.frames == round(path.frame_rate)
     assert path.mapper.settings.seed == load_preset("drift").modulation.seed
     link.controls.set("crossfade", 0.0)
     link.controls.set("seed", 5)
-    link.apply_to([path])
+    link.apply_to([(path, 0.0)])
     assert isinstance(path.look, Look) and path.mapper.settings.seed == 5  # crossfade 0: a cut
     link.close()
 
@@ -275,7 +290,7 @@ def test_the_r_key_sets_a_new_seed_as_the_stage_would_so_it_fades(tiny_generator
     keys = ViewKeys(window=None, stage=link, stats=False)
     assert keys.handle("seed") and not keys.handle("pause")  # pause is each player's own
     path = fresh(tiny_generator)
-    link.apply_to([path])
+    link.apply_to([(path, 0.0)])
     assert isinstance(path.look, Crossfade) and path.look.frames == round(2.0 * path.frame_rate)
     assert path.mapper.settings.seed == link.controls.state()["seed"] != load_preset(None).modulation.seed
     link.close()

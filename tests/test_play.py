@@ -401,3 +401,92 @@ def test_osc_messages_steer_the_picture_and_bad_values_are_refused(xvfb, pulse, 
     assert len(before) > 10 and len(after) > 10
     assert np.median(after) < 0.1 * np.median(before), (np.median(before), np.median(after))
     assert any("y" in r.getMessage() and "99" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def _osc_listener() -> tuple[list[tuple[str, tuple]], object]:
+    """An OSC server on a free port collecting (address, args), as a lighting desk or TouchDesigner would."""
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import ThreadingOSCUDPServer
+
+    got: list[tuple[str, tuple]] = []
+    dispatcher = Dispatcher()
+    dispatcher.set_default_handler(lambda address, *args: got.append((address, args)))
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return got, server
+
+
+def _ramp_start(log: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(monotonic instant, seconds) of a switch's fade as the frames show it: their weights inverted through
+    the smoothstep and fitted to a line in show time, then placed on the host clock by the frames' swaps
+    (frame time T is heard, and seen, at shown + T − clock)."""
+    w = log["switch"]
+    ramp = (w > 0.02) & (w < 0.98) & (np.arange(len(w)) > np.argmin(w))
+    x = 0.5 - np.sin(np.arcsin(1 - 2 * w[ramp]) / 3)  # smoothstep⁻¹
+    seconds, start = np.polyfit(x, log["time"][ramp], 1)
+    near = np.abs(log["time"] - start) < 1.0
+    return float(np.median(log["shown"][near] + start - log["clock"][near])), float(seconds)
+
+
+def test_a_link_peer_sets_the_tempo_and_a_switch_mid_bar_starts_on_the_next_bar(xvfb, pulse, media, tmp_path):
+    """A second Link peer (a DJ's software) sets 137 bpm: lavlive follows it (stats line, OSC). A seed switch
+    asked for over OSC in the middle of a bar starts fading on the next bar line of the peer's timeline."""
+    pytest.importorskip("link")
+    import link as ableton
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from lavlive.stage.link import StageLink
+
+    got, server = _osc_listener()
+    stage = StageLink(load_preset(None), osc="127.0.0.1:0", osc_send=f"127.0.0.1:{server.server_address[1]}",
+                      crossfade=0.5, switch_on="link-bar", link=True)
+    peer = ableton.Link(100.0)
+    peer.enabled = True
+    asked: dict[str, float] = {}
+    lines: list[str] = []
+
+    def peer_beat(monotonic: float) -> float:
+        offset = peer.clock().micros() - time.monotonic() * 1e6
+        return peer.captureAppSessionState().beatAtTime(round(monotonic * 1e6 + offset), 4)
+
+    def dj(player) -> None:
+        while player.shown < 15 or not player.show.running:
+            time.sleep(0.02)
+        state = peer.captureAppSessionState()
+        state.setTempo(137.0, peer.clock().micros())
+        peer.commitAppSessionState(state)
+        deadline = time.monotonic() + 5
+        while abs(stage.link.now().tempo - 137.0) > 0.01 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        asked["followed"] = time.monotonic() - (deadline - 5)
+        time.sleep(1.1)  # a stats line and a state message with the new tempo
+        lines.append(player.stats_line(player.show))
+        while not 1.9 < peer_beat(time.monotonic()) % 4 < 2.1:  # the middle of a bar
+            time.sleep(0.002)
+        asked["at"] = time.monotonic()
+        asked["beat"] = peer_beat(asked["at"])
+        SimpleUDPClient("127.0.0.1", stage.osc.port).send_message("/lavlive/seed", 1234)
+        time.sleep(1.0 + 0.5 + 1.0)  # to the bar line (at most 0.9 s at 137 bpm), the fade, and some after
+        player.stop(signal.SIGTERM)
+
+    log_path = tmp_path / "frames.csv"
+    try:
+        _, code, _, _ = run_player([media / "music12.wav"], media / "tiny64.pt", stage=stage, after=dj,
+                                       frame_log=log_path)
+    finally:
+        stage.close()
+        peer.enabled = False
+        server.shutdown()
+    assert code == 128 + signal.SIGTERM and "followed" in asked and asked["followed"] < 2.0
+    assert "link 137.0 bpm" in lines[0] and "1 peer" in lines[0], lines
+    tempos = [args[0] for address, args in got if address == "/lavlive/link/tempo"]
+    assert tempos and tempos[-1] == pytest.approx(137.0, abs=0.01)
+    assert any(address == "/lavlive/link/phase" for address, _ in got)
+
+    start, seconds = _ramp_start(read_log(log_path))
+    bar = asked["beat"] - asked["beat"] % 4 + 4  # the next bar line after the request
+    error = (peer_beat(start) - bar) * 60 / 137.0
+    print(f"switch asked at beat {asked['beat']:.3f}, faded in from beat {peer_beat(start):.4f} "
+          f"(bar line {bar:g}): {error * 1000:+.2f} ms from the line, over {seconds:.3f} s")
+    assert abs(error) <= 0.010
+    assert seconds == pytest.approx(0.5, abs=0.02)

@@ -17,7 +17,7 @@ from ..play.ndi_out import NdiOutput
 from ..lav.timeline import parse_fps
 from ..errors import LavliveError
 from ..presets import Preset
-from ..stage.link import StageLink
+from ..stage.link import SWITCH_ON, StageLink
 from .arguments import FILE, nonempty
 
 MODEL_HINT = "give a checkpoint file, or leave --model out for the embedded network"
@@ -89,7 +89,7 @@ def open_track(args: argparse.Namespace, path: ControlPath, block_seconds: float
 
 
 def add_stage_options(p: argparse.ArgumentParser) -> None:
-    """--osc, --osc-send, --midi-map, --midi-port: steering the look during a set."""
+    """--osc, --osc-send, --midi-map, --midi-port, --switch-*, --link: steering the look during a set."""
     p.add_argument("--osc", metavar="[HOST:]PORT", default=None,
                    help="listen for OSC control (/lavlive/y 1.5, /lavlive/preset pulse, /lavlive/next, ...) on this "
                         "UDP port, on 127.0.0.1 unless a HOST is given (e.g. 0.0.0.0:9000)")
@@ -101,8 +101,17 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--midi-port", default=None, help="MIDI input port name (default: the map's, else the first)")
     p.add_argument("--switch-fade", type=float, default=2.0, metavar="SECONDS",
                    help="a preset or seed switch (r key, OSC, MIDI) fades over this long in W; 0 cuts (default: 2)")
-    p.add_argument("--switch-on-beat", action="store_true",
-                   help="start those fades on the next detected beat (waiting at most 2 s)")
+    p.add_argument("--switch-on", choices=SWITCH_ON, default="now",
+                   help="start those fades at once (now), on the next detected beat (beat, waiting at most 2 s), or "
+                        "on the next beat or bar line of the Ableton Link session (link-beat, link-bar; needs --link) "
+                        "(default: now)")
+    p.add_argument("--switch-on-beat", dest="switch_on", action="store_const", const="beat",
+                   help="the same as --switch-on beat")
+    p.add_argument("--link", action="store_true",
+                   help="join the Ableton Link session on the network: its tempo and phase in the stats line and "
+                        "over --osc-send (pip install 'lavlive[link]')")
+    p.add_argument("--link-quantum", type=int, default=4, metavar="BEATS",
+                   help="beats per bar on the Link timeline, for --switch-on link-bar (default: 4)")
 
 
 def open_stage(args: argparse.Namespace, preset: Preset) -> StageLink:
@@ -110,4 +119,4 @@ def open_stage(args: argparse.Namespace, preset: Preset) -> StageLink:
     if not 0 <= args.switch_fade <= 60:
         raise LavliveError(f"--switch-fade {args.switch_fade:g}: use 0 to 60 seconds")
     return StageLink(preset, args.osc, args.osc_send, args.midi_map, args.midi_port, args.switch_fade,
-                     args.switch_on_beat)
+                     args.switch_on, args.link, args.link_quantum)

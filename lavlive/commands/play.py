@@ -53,7 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "earlier (default: 0)")
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
     p.add_argument("--frame-log", type=nonempty("--frame-log", FILE, Path), default=None, metavar="CSV",
-                   help="write one line per shown frame: index, presentation time, audio clock at the swap, offset")
+                   help="write one line per shown frame: index, presentation time, audio clock at the swap, offset, "
+                        "track, time.monotonic() at the swap, a seed or preset switch's weight (0 → 1 as it fades in)")
     add_stage_options(p)
     p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=run)

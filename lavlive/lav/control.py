@@ -13,7 +13,8 @@ is stamped k / rate, the start of the hop it encodes; feature frames are stamped
 The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left as is.
 
 Besides ws, each push leaves `cues`: per control frame it emitted, the onset strength and the
-number of beats so far, for what follows the music outside the picture (OSC). While another model
+number of beats so far, for what follows the music outside the picture (OSC), and the weight of the
+look switched to last (0 → 1 over a seed or preset switch's fade; 1 when none is fading). While another model
 is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
 
 Between two pushes, `state()` is the path's whole streaming state as plain data (every stage's, and
@@ -61,7 +62,7 @@ class ControlPath:
             LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0]))
         self.beats = BeatDetector(self.frame_rate)
-        self.cues = np.zeros((0, 2))  # [k, (onset, beats so far)] for the frames last emitted
+        self.cues = np.zeros((0, 3))  # [k, (onset, beats so far, switch weight)] for the frames last emitted
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
         self.beside: Look | Crossfade | None = None  # another model's look on the same analysis (a model switch)
         self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
@@ -88,13 +89,19 @@ class ControlPath:
         age = self.beats.count - number  # 0: the newest
         return self._beat_times[-1 - age] if 0 <= age < len(self._beat_times) and number > 0 else None
 
-    def crossfade(self, seconds: float, on_beat: bool = False) -> None:
-        """From the next push on, fade over `seconds` (after the next beat if on_beat) from the look now
-        shown to a copy of it, for the caller to change (`changeable`); 0: cut. A model dissolving in
-        beside fades the same way."""
-        self.look = fade_to(self.look, seconds, self.frame_rate, on_beat)
+    def crossfade(self, seconds: float, on_beat: bool = False, at: float | None = None) -> None:
+        """From the next push on, fade over `seconds` (after the next beat if on_beat, or from `at` seconds
+        into this path's audio) from the look now shown to a copy of it, for the caller to change
+        (`changeable`); 0: cut. A model dissolving in beside fades the same way."""
+        start = None if at is None else at * self.frame_rate - self._next_emb  # in frames from the next one
+        self.look = fade_to(self.look, seconds, self.frame_rate, on_beat, start)
         if self.beside is not None:
-            self.beside = fade_to(self.beside, seconds, self.frame_rate, on_beat)
+            self.beside = fade_to(self.beside, seconds, self.frame_rate, on_beat, start)
+
+    @property
+    def next_time(self) -> float:
+        """Seconds into this path's audio of the next control frame it emits: the earliest a change can show."""
+        return self._next_emb / self.frame_rate
 
     def changeable(self) -> list[Look]:
         """Where stage changes go: the look on screen (or fading in), and that of a model dissolving in."""
@@ -158,7 +165,7 @@ class ControlPath:
             fits(audio.dtype.kind == "f" and len(audio) < self._hop, "the audio of the current hop is not a hop's part")
             levels = array_of(state["levels"], "the hop levels", (None,), np.float64)
             beat_times = array_of(state["beat_times"], "the beat times", (None,), np.float64)
-            cues = array_of(state["cues"], "the cues", (None, 2), np.float64)
+            cues = array_of(state["cues"], "the cues", (None, 3), np.float64)
             beside_ws = array_of(state["beside_ws"], "the ws beside", None, np.float32)
             parts = state["encoder"], state["features"], state["look"], state["beats"]
         for stage, part in zip((self.encoder, self.features, self.look, self.beats), parts):
@@ -203,7 +210,7 @@ class ControlPath:
             self._feat = MusicFrames(f.start + drop, f.onset[drop:], f.onset_raw[drop:], f.chroma[drop:])
 
     def _no_frames(self) -> np.ndarray:
-        self.cues = np.zeros((0, 2))
+        self.cues = np.zeros((0, 3))
         if self.beside is not None:
             smoother = self.beside.newest.smoother
             self.beside_ws = np.zeros((0, smoother.num_ws, smoother.w_dim), np.float32)
@@ -230,8 +237,9 @@ class ControlPath:
         before = self.beats.count
         beats = self.beats.push(onset)
         self._beat_times.extend(t[beats])
-        self.cues = np.stack([onset, before + np.cumsum(beats)], axis=1)  # float64: exact counts for years
         ws = self.look.push(emb, onset, chroma, levels, beats)
+        switch = self.look.pushed if isinstance(self.look, Crossfade) else np.ones(ready)
+        self.cues = np.stack([onset, before + np.cumsum(beats), switch], axis=1)  # float64: exact counts for years
         self.look = _settled(self.look)
         if self.beside is not None:
             self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats)

@@ -82,15 +82,22 @@ class Look:
 
 
 class Crossfade:
-    """From `old` (a Look or a Crossfade in progress) to `new` over `seconds` of control frames."""
+    """From `old` (a Look or a Crossfade in progress) to `new` over `seconds` of control frames.
+
+    The ramp starts at once, on the next beat (`on_beat`), or at `at`: a control-frame position, counted
+    from the first frame this crossfade pushes and possibly fractional, so a switch can start on a line
+    of another timeline (an Ableton Link bar) more finely than the control rate. Frame k gets the weight
+    smoothstep((k - start) / frames); starting at once is start = -1, so the first frame already moves."""
 
     def __init__(self, old: Look | Crossfade, new: Look, seconds: float, frame_rate: float,
-                 on_beat: bool = False) -> None:
+                 on_beat: bool = False, at: float | None = None) -> None:
         self.old, self.new = old, new
         self.frames = max(1, round(seconds * frame_rate))
-        self.wait = round(BEAT_WAIT_SECONDS * frame_rate) if on_beat else 0  # frames to wait at most for a beat
+        waits = on_beat and at is None
+        self.wait = round(BEAT_WAIT_SECONDS * frame_rate) if waits else 0  # frames to wait at most for a beat
         self.count = 0  # control frames pushed
-        self.start: int | None = None if on_beat else 0  # frame the ramp starts at
+        self.start: float | None = None if waits else (-1.0 if at is None else max(-1.0, float(at)))
+        self.pushed = np.zeros(0)
 
     @property
     def newest(self) -> Look:
@@ -98,12 +105,12 @@ class Crossfade:
 
     @property
     def finished(self) -> bool:
-        return self.start is not None and self.count >= self.start + self.frames
+        return self.start is not None and self.count - 1 >= self.start + self.frames
 
     @property
     def alpha(self) -> float:
         """The incoming look's weight in the frame last pushed."""
-        return 0.0 if self.start is None else smoothstep((self.count - self.start) / self.frames)
+        return 0.0 if self.start is None else smoothstep((self.count - 1 - self.start) / self.frames)
 
     def looks(self) -> int:
         return self.old.looks() + 1
@@ -113,14 +120,15 @@ class Crossfade:
         alpha = np.empty(len(beats))
         for t, beat in enumerate(beats):
             if self.start is None and (beat or self.count >= self.wait):
-                self.start = self.count
-            alpha[t] = 0.0 if self.start is None else smoothstep((self.count - self.start + 1) / self.frames)
+                self.start = self.count - 1.0
+            alpha[t] = 0.0 if self.start is None else smoothstep((self.count - self.start) / self.frames)
             self.count += 1
         return alpha
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray, levels: np.ndarray,
              beats: np.ndarray) -> np.ndarray:
-        alpha = self.weights(beats)[:, None, None].astype(np.float32)
+        self.pushed = self.weights(beats)  # the incoming look's weight per frame, for the cues
+        alpha = self.pushed[:, None, None].astype(np.float32)
         ws_new = self.new.push(emb, onset, chroma, levels, beats)
         ws_old = self.old.push(emb, onset, chroma, levels, beats)
         if isinstance(self.old, Crossfade) and self.old.finished:
@@ -128,15 +136,16 @@ class Crossfade:
         return (1 - alpha) * ws_old + alpha * ws_new
 
 
-def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_beat: bool) -> Look | Crossfade:
+def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_beat: bool,
+            at: float | None = None) -> Look | Crossfade:
     """A crossfade from `current` to a copy of its newest look, for the caller to change (`newest`); that
-    copy alone when seconds is 0.
+    copy alone when seconds is 0 (and `at` is None: a cut at a given position is a 1-frame fade there).
 
     With MAX_LOOKS looks running (switches faster than their fades) one of two things gives way, whichever
     moves the picture less: the look fading in is changed instead of a new one (a step of its weight so
     far), or the oldest crossfade ends at once on its heavier side (a step of its lighter weight, times
     the share the later fades leave it)."""
-    if seconds <= 0:
+    if seconds <= 0 and at is None:
         return current.newest.copy()
     if current.looks() >= MAX_LOOKS:
         fades = _crossfades(current)  # the newest first
@@ -149,7 +158,7 @@ def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_bea
             current = heavier
         else:
             fades[-2].old = heavier
-    return Crossfade(current, current.newest.copy(), seconds, frame_rate, on_beat)
+    return Crossfade(current, current.newest.copy(), seconds, frame_rate, on_beat, at)
 
 
 def _crossfades(look: Look | Crossfade) -> list[Crossfade]:

@@ -86,7 +86,7 @@ class LivePlan(TrackPlan):
         return self._dissolve is not None or self._offered is not None
 
     def _between_blocks(self, path: ControlPath) -> None:
-        self.stage.apply_to([path])
+        self.stage.apply_to([(path, 0.0)])
         d = self._dissolve
         if d is not None:
             if float(self.next / self.fps) >= d.start + d.seconds:  # every frame from here shows the new model alone
@@ -134,9 +134,11 @@ class LivePlayer:
         self.stage = stage or StageLink(Preset())  # keys, OSC, MIDI (the analysis thread applies their values)
         self.frame_log = frame_log
         self.keys = ViewKeys(window, self.stage, stats)
+        self.stage.clock = self._seen
         self.stopped_by: int | None = None
         self.shown = 0
         self.latencies: deque[float] = deque(maxlen=512)
+        self._latency = 0.0  # their median, updated with the stats (read by the analysis thread)
         self._shown_times: deque[float] = deque(maxlen=512)
         self._next_stats = 0.0
         self._log: TextIO | None = None
@@ -231,19 +233,30 @@ class LivePlayer:
                             f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
                             f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}\n")
 
+    def _seen(self) -> float:
+        """Seconds of input whose picture is on screen now (captured one input-to-screen latency ago), so a
+        switch on a Link line is seen on the line; -inf before the input delivers."""
+        start = self.source.captured_at(0)
+        if start is None:
+            return -float("inf")
+        return time.monotonic() - start - self._latency
+
     def stats_line(self) -> str:
         fps = recent_rate(self._shown_times)
         lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
         s = self.engine.stats
         return (f"{fps:.1f} fps | skipped {s.frames_skipped} | input to screen {np.median(lat):.0f} ms median, "
                 f"{np.percentile(lat, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms | "
-                f"input backlog {self.source.backlog * 1000:.0f} ms, skipped {self.source.skipped / self.source.sample_rate:.1f} s")
+                f"input backlog {self.source.backlog * 1000:.0f} ms, skipped {self.source.skipped / self.source.sample_rate:.1f} s"
+                + ("" if (link := self.stage.link_status()) is None else f" | {link}"))
 
     def _stats(self) -> None:
         now = time.monotonic()
         if now < self._next_stats:
             return
         self._next_stats = now + STATS_EVERY
+        if self.latencies:
+            self._latency = float(np.median(self.latencies))
         self.stage.send_state(recent_rate(self._shown_times))
         if not self.keys.stats_on:
             return

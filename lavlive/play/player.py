@@ -205,7 +205,7 @@ class Player:
     def run(self) -> int:
         if self.options.frame_log is not None:
             self._frame_log = open_frame_log(self.options.frame_log)
-            self._frame_log.write("index,time,clock,offset,track\n")
+            self._frame_log.write("index,time,clock,offset,track,shown,switch\n")
         try:
             return self._loop()
         finally:
@@ -224,6 +224,7 @@ class Player:
         self._announced = -1
         backoff = len(self.playlist.entries) if self.playlist.loop else 0
         self.show = Show(position, self.upcoming(position), self.audio, self.options, base, self.on_skip, backoff)
+        self.options.stage.clock = self.show.clock  # what is heard is what is seen: Link lines land on both
 
     def _loop(self) -> int:
         self._start(0)
@@ -324,7 +325,7 @@ class Player:
         if self._frame_log is not None:
             now = show.sounding()
             self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
-                                  f"{now[1].track.position if now else -1}\n")
+                                  f"{now[1].track.position if now else -1},{time.monotonic():.6f},{frame.switch:.6f}\n")
 
     def _announce(self, show: Show) -> None:
         now = show.sounding()
@@ -349,9 +350,11 @@ class Player:
         ws_q, frame_q = show.engine.queue_depths()
         ahead = (self.audio.written - self.audio.clock() * self.audio.sample_rate) / self.audio.sample_rate
         audio = "silent clock" if self.audio.silent else f"audio {ahead:.1f} s queued"
+        link = self.options.stage.link_status()
         return (f"{fps:.1f} fps | skipped {s.frames_skipped} dropped {s.frames_dropped} | queues ws {ws_q} "
                 f"frames {frame_q}, {audio} | A/V offset {np.mean(offsets):.0f} ms mean, "
-                f"{np.percentile(offsets, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms")
+                f"{np.percentile(offsets, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms"
+                + ("" if link is None else f" | {link}"))
 
     def _stats(self, show: Show) -> None:
         now = time.monotonic()

@@ -305,7 +305,7 @@ class TrackVisuals:
     def __init__(self, track: Track) -> None:
         self.track = track
         self.control = ControlTrack(track.path.frame_rate, capacity=int(track.path.frame_rate * 4) + 4)
-        self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # onset, beats
+        self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # onset, beats, switch (ControlPath.cues)
         self.source: Iterator[np.ndarray] | None = None
         self.done = False
 
@@ -316,7 +316,7 @@ class TrackVisuals:
                                start=entry.start, duration=entry.duration))
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """ws and cues (onset, beats so far) at `t` seconds into the track, clamped to its first and last
+        """ws and cues (onset, beats so far, switch weight) at `t` seconds into the track, clamped to its first and last
         control frames."""
         while not self.done and (self.control.count == 0 or self.control.end_time < t):
             try:
@@ -333,7 +333,7 @@ class TrackVisuals:
             self.control.extend(ws)
             self.cues.extend(path.cues)
         if self.control.count == 0:
-            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32), np.zeros(2)
+            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32), np.array([0.0, 0.0, 1.0])
         t = min(max(t, self.control.first / self.control.frame_rate), self.control.end_time)
         return self.control.sample(t), self.cues.sample(t)
 
@@ -384,7 +384,8 @@ class SetlistPlan:
                 # The count carries on from the last frame: the new track's beats so far were in the fade.
                 self._beats_before = self._beats - int(self._local(current, t)[2][1])
             if self.stage is not None:
-                self.stage.apply_to([v.track.path for v in list(self._visuals.values()) if v.track.path is not None])
+                self.stage.apply_to([(v.track.path, self.feeder.slots[k].start / self.rate)
+                                     for k, v in list(self._visuals.items()) if v.track.path is not None])
             yield self._frame(i, t, current)
 
     def _fade(self, k: int) -> tuple[float, float]:
@@ -401,9 +402,9 @@ class SetlistPlan:
 
     def _frame(self, i: int, t: float, k: int) -> Frame:
         slots = self.feeder.slots
-        track, ws, (onset, beats) = self._local(k, t)
+        track, ws, (onset, beats, switch) = self._local(k, t)
         self._beats = self._beats_before + int(beats)
-        cues = dict(onset=float(onset), beats=self._beats)
+        cues = dict(onset=float(onset), beats=self._beats, switch=float(switch))
         if k + 1 < len(slots) and t >= (fade := self._fade(k))[0]:
             lo, hi = fade
             alpha = smoothstep((t - lo) / (hi - lo))

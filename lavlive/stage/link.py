@@ -1,16 +1,27 @@
-"""The stage inputs of a show (the player's keys, and the OSC in and out and MIDI a command asked
-for), feeding one StageControls, and the bridge from them to the control paths that are running.
+"""The stage inputs of a show (the player's keys, and the OSC in and out, MIDI and Ableton Link a
+command asked for), feeding one StageControls, and the bridge from them to the control paths that
+are running.
 
 Input threads only queue changes; the analysis thread calls `apply_to(paths)` before it pushes
 audio, so a change takes effect on the next block (a new seed or preset fading in over the
 crossfade). Every value set so far is remembered, so a path that starts later (the next track of
 a playlist) gets the same look at once (`catch_up`). What the show does goes back out over OSC.
+
+Where switches start (`switch_on`): at once; on the next detected beat; or on the next beat or bar
+line of the Link session (`link-beat`, `link-bar`). A Link line is an instant on the host clock; the
+player's `clock` (seconds of the show seen now) turns it into a time in each path's audio, and the
+line chosen is the first one the paths have not yet analysed past (the analysis runs ahead of what
+is shown, by about half a second in play: a switch asked for later than that before a line takes
+the one after).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import LavliveError, given
@@ -19,6 +30,8 @@ from ..presets import Preset
 from .parameters import Action, StageControls, apply, preset_values
 
 log = logging.getLogger(__name__)
+
+SWITCH_ON = ("now", "beat", "link-beat", "link-bar")
 
 
 def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -34,19 +47,30 @@ def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> t
 
 
 class StageLink:
-    """Keys, OSC and MIDI inputs (any or none), their controls, and what has been set through them."""
+    """Keys, OSC, MIDI and Link inputs (any or none), their controls, and what has been set through them."""
 
     def __init__(self, preset: Preset, osc: str | None = None, osc_send: str | None = None,
                  midi_map: str | None = None, midi_port: str | None = None, crossfade: float = 0.0,
-                 on_beat: bool = False) -> None:
+                 switch_on: str = "now", link: bool = False, link_quantum: int = 4) -> None:
         from . import MidiInput, OscServer, OscState, load_midi_map  # python-osc and mido: only once a show starts
 
-        self.controls = StageControls(preset, crossfade, on_beat)
+        if switch_on not in SWITCH_ON:
+            raise LavliveError(f"--switch-on {given(switch_on)}: use one of {', '.join(SWITCH_ON)}")
+        if switch_on.startswith("link") and not link:
+            raise LavliveError(f"--switch-on {switch_on}: needs --link (to join an Ableton Link session)")
+        self.controls = StageControls(preset, crossfade, switch_on == "beat")
+        self.switch_on = switch_on
+        self.clock: Callable[[], float] | None = None  # seconds of the show seen now (-inf: not started); the player's
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
         self._lock = threading.Lock()
         self._beats = 0  # beats counted up to the frame last shown
-        self.osc = self.state_out = self.midi = None
+        self._link_beat = math.inf  # the Link beat last reported over OSC
+        self.osc = self.state_out = self.midi = self.link = None
         try:
+            if link:
+                from .ableton import AbletonLink  # the optional binding: only with --link
+
+                self.link = AbletonLink(link_quantum)
             if osc is not None:
                 host, port = parse_endpoint(osc, "--osc")
                 self.osc = OscServer(self.controls, host, port).start()
@@ -59,16 +83,32 @@ class StageLink:
             self.close()
             raise
 
-    def apply_to(self, paths: list[ControlPath]) -> None:
-        """Analysis thread: pending changes to every running path (a seed or preset switch fades over the
-        current crossfade)."""
+    def apply_to(self, paths: list[tuple[ControlPath, float]]) -> None:
+        """Analysis thread: pending changes to every running path, given with the show time its audio
+        starts at (a seed or preset switch fades over the current crossfade, from where `switch_on` says)."""
         changes = self.controls.take()
         with self._lock:
             self.values.update(changes)
         if changes:
             state = self.controls.state()
-            for path in paths:
-                apply(changes, path, state["crossfade"], bool(state["crossfade/beat"]))
+            at = self._line(paths) if "seed" in changes else None
+            for path, origin in paths:
+                apply(changes, path, state["crossfade"], bool(state["crossfade/beat"]),
+                      None if at is None else at - origin)
+
+    def _line(self, paths: list[tuple[ControlPath, float]]) -> float | None:
+        """The show time of the Link line a switch starts on, if it waits for one."""
+        if self.link is None or not self.switch_on.startswith("link") or self.clock is None or not paths:
+            return None
+        seen, now = self.clock(), time.monotonic()
+        if not math.isfinite(seen):
+            log.info("switch: the show has not started; switching at once")
+            return None
+        earliest = max(origin + path.next_time for path, origin in paths)  # not yet analysed: still changeable
+        unit = self.switch_on.removeprefix("link-")
+        instant, beat = self.link.next_line(now + max(0.0, earliest - seen), unit)
+        log.info("switch: on Link %s line %g, in %.2f s", unit, beat, instant - now)
+        return seen + instant - now
 
     def catch_up(self, path: ControlPath) -> None:
         """Analysis thread: everything set so far, at once, to a path that starts now (the next track)."""
@@ -92,19 +132,32 @@ class StageLink:
         return out
 
     def shown(self, onset: float, beats: int) -> None:
-        """Main thread, per frame on screen: /lavlive/onset, and /lavlive/beat when a beat came on screen."""
+        """Main thread, per frame on screen: /lavlive/onset, and /lavlive/beat when a beat came on screen;
+        with Link, /lavlive/link/phase, and /lavlive/link/beat when a beat of the session has passed."""
         if self.state_out is not None:
             self.state_out.onset(onset)
             if beats > self._beats:
                 self.state_out.beat()
+            if self.link is not None:
+                now = self.link.now()
+                self.state_out.link_phase(now.phase)
+                if math.floor(now.beat) > self._link_beat:
+                    self.state_out.link_beat(math.floor(now.phase))
+                self._link_beat = math.floor(now.beat)
         self._beats = beats  # a new show counts from 0 again
+
+    def link_status(self) -> str | None:
+        """Tempo, beat of the bar and peers, for the stats line; None without Link."""
+        return None if self.link is None else self.link.now().describe()
 
     def send_state(self, fps: float) -> None:
         if self.state_out is not None:
             self.state_out.send(self.controls.state())
             self.state_out.fps(fps)
+            if self.link is not None:
+                self.state_out.link(self.link.now())
 
     def close(self) -> None:
-        for part in (self.osc, self.state_out, self.midi):
+        for part in (self.osc, self.state_out, self.midi, self.link):
             if part is not None:
                 part.close()

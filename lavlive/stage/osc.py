@@ -29,6 +29,13 @@ Output, from `OscState` to a host and port of your choosing:
     /lavlive/beat                 an onset strong enough to count as a beat (no argument)
     /lavlive/onset f              onset strength 0–1, per control frame or video frame
     /lavlive/fps f                frames shown per second
+
+and with `--link` (Ableton Link), the session as lavlive sees it:
+
+    /lavlive/link/tempo f         beats per minute            once a second, with the state
+    /lavlive/link/peers i         other peers in the session  once a second
+    /lavlive/link/phase f         beat within the bar, 0 ≤ phase < beats per bar, per frame shown
+    /lavlive/link/beat i          a beat of the session passed (its number in the bar, from 0), per frame shown
 """
 
 from __future__ import annotations
@@ -135,6 +142,17 @@ class OscState:
 
     def fps(self, frames_per_second: float) -> None:
         self._send(f"{PREFIX}fps", float(frames_per_second))
+
+    def link(self, now: Any) -> None:
+        """The Link session's tempo and peers (a stage.ableton.LinkNow)."""
+        self._send(f"{PREFIX}link/tempo", float(now.tempo))
+        self._send(f"{PREFIX}link/peers", int(now.peers))
+
+    def link_phase(self, phase: float) -> None:
+        self._send(f"{PREFIX}link/phase", float(phase))
+
+    def link_beat(self, beat_in_bar: int) -> None:
+        self._send(f"{PREFIX}link/beat", int(beat_in_bar))
 
     def close(self) -> None:
         self._client.close()

@@ -245,19 +245,21 @@ class StageControls:
                 self._subscribers.remove(callback)
 
 
-def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on_beat: bool = False) -> None:
+def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on_beat: bool = False,
+          at: float | None = None) -> None:
     """Apply parameter changes (as `take` gives them) to a running control path, from the next block on.
 
     Call it from the thread that pushes blocks into `path`, between two pushes. Changes that set the seed
     (a new seed, or a preset switch, which sets every value) fade from the look on screen to the new one
-    over `crossfade` seconds, from the next beat if `on_beat`; the rest take effect at once, like a fader.
+    over `crossfade` seconds, from the next beat if `on_beat` or from `at` seconds into the path's audio (a
+    line of the Link timeline); the rest take effect at once, like a fader.
     The mapper gets a new settings object (the preset the path was built from is left as it was), and new
     smoothing windows keep the history the smoother already holds. Actions, 'crossfade' and
     'crossfade/beat' are ignored here: they are the player's.
     """
     checked = {name: check(name, value) for name, value in changes.items()}
     if "seed" in checked:
-        path.crossfade(crossfade, on_beat)
+        path.crossfade(crossfade, on_beat, at)
     sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}}
     for name, value in checked.items():
         field = PARAMETERS[name].field
