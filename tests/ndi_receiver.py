@@ -107,8 +107,10 @@ def _serve(name: str, out: str, found_file: str) -> None:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     receiver.start()
-    if receiver.found.wait(60):
-        Path(found_file).touch()
+    while not done.is_set():  # SIGTERM ends the wait for the source too
+        if receiver.found.wait(0.05):
+            Path(found_file).touch()
+            break
     done.wait()
     receiver.stop()
     np.savez(out, times=np.array([t for t, _ in receiver.frames]),

@@ -15,12 +15,12 @@ import numpy as np
 from ..devices import resolve_device, serial_here
 from ..engine import Engine
 from ..errors import LavliveError
-from ..frames import Synthesizer, parse_size
+from ..frames import Synthesizer
 from ..interrupts import signals_call
 from ..presets import ENCODERS, load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
 from .options import (add_control_options, add_stage_options, add_window_options, check_synthesis_options, load_models,
-                      open_ndi, open_stage)
+                      open_ndi, open_stage, open_window)
 
 if TYPE_CHECKING:
     import torch
@@ -100,11 +100,9 @@ def _live(args: argparse.Namespace, preset: Preset, device: torch.device, input_
     """Open the window, the models and the input, and run the live loop until it ends."""
     from ..audio.sources import DeviceSource
     from ..play.live import LivePlan, LivePlayer
-    from ..play.window import Window  # imported here: it loads pygame and OpenGL
 
-    size = args.size or parse_size("960x540")
     ndi = open_ndi(args)
-    window = Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display, scale=args.scale)
+    window = open_window(args)
     try:
         G, path = load_models(args, preset, device, low_latency=True)
         rate = path.encoder.sample_rate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from fractions import Fraction
 
 import torch
@@ -20,6 +21,7 @@ from ..presets import Preset
 from ..stage.link import SWITCH_ON, StageLink
 from .arguments import FILE, nonempty
 
+log = logging.getLogger("lavlive")
 MODEL_HINT = "give a checkpoint file, or leave --model out for the embedded network"
 
 
@@ -45,6 +47,24 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ndi", metavar="NAME", default=None, type=nonempty("--ndi", "give the NDI source name"),
                    help="also send every shown frame as the NDI video source NAME, for Resolume, TouchDesigner, "
                         "OBS, … (pip install 'lavlive[ndi]')")
+    p.add_argument("--no-window", action="store_true",
+                   help="open no window (a machine without a display): the pictures go out over --ndi only; "
+                        "quit with Ctrl-C or SIGTERM")
+
+
+def open_window(args: argparse.Namespace, **options):
+    """The window the options ask for, or the stand-in that draws nothing (--no-window, which needs no display)."""
+    if args.no_window:
+        from ..play.no_window import NoWindow
+
+        if args.ndi is None:
+            log.warning("--no-window without --ndi: nothing will show the pictures")
+        return NoWindow()
+    from ..play.window import Window  # imported here: it loads pygame and OpenGL
+
+    size = args.size or parse_size("960x540")
+    return Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display, scale=args.scale,
+                  **options)
 
 
 def open_ndi(args: argparse.Namespace) -> NdiOutput | None:

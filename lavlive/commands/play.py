@@ -14,12 +14,12 @@ import torch
 
 from ..devices import resolve_device, serial_here
 from ..errors import LavliveError
-from ..frames import parse_size
 from ..interrupts import signals_call
 from ..play.playlist import Playlist, load_playlist
 from ..presets import load_preset
 from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
-from .options import add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_ndi, open_stage
+from .options import (add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_ndi,
+                      open_stage, open_window)
 
 KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 
@@ -132,7 +132,6 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
     from ..play.audio_out import AudioOutput
     from ..play.player import Player, PlayOptions
     from ..play.setlist import Preparer, Settings
-    from ..play.window import Window
 
     kiosk = args.kiosk
     log = logging.getLogger("lavlive.play")
@@ -146,9 +145,8 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
         window = None
         ndi = open_ndi(args)
         try:
-            size = args.size or parse_size("960x540")
-            window = Window((size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
-                            scale=args.scale, vsync=not args.no_vsync, hide_cursor=kiosk)
+            args.fullscreen = args.fullscreen or kiosk
+            window = open_window(args, vsync=not args.no_vsync, hide_cursor=kiosk)
             settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
                                 download=args.download, device=synthesis_device, seed=args.seed,
                                 precision=args.precision, execution=args.execution)

@@ -107,7 +107,8 @@ class StageLink:
         earliest = max(origin + path.next_time for path, origin in paths)  # not yet analysed: still changeable
         unit = self.switch_on.removeprefix("link-")
         instant, beat = self.link.next_line(now + max(0.0, earliest - seen), unit)
-        log.info("switch: on Link %s line %g, in %.2f s", unit, beat, instant - now)
+        log.info("switch: on Link %s line %g, in %.2f s (the analysis is %.2f s ahead of the screen)", unit, beat,
+                 instant - now, earliest - seen)
         return seen + instant - now
 
     def catch_up(self, path: ControlPath) -> None:
