@@ -9,52 +9,22 @@ import time
 
 import numpy as np
 import pytest
+from link_peer import Peer, follows
 
-from lavlive.audio.demo import demo_track
+from lavlive.audio.demo import demo_track, write_wav
 from lavlive.lav.control import ControlPath
 from lavlive.presets import load_preset
 from lavlive.stage.link import StageLink
 
-ableton = pytest.importorskip("link")
 SR = 24000
-
-
-class Peer:
-    """Another peer of the session, as the DJ's software would be."""
-
-    def __init__(self) -> None:
-        self.link = ableton.Link(100.0)
-        self.link.enabled = True
-
-    def beat_at(self, monotonic: float) -> float:
-        """Its beat at a time.monotonic() instant."""
-        offset = self.link.clock().micros() - time.monotonic() * 1e6
-        return self.link.captureAppSessionState().beatAtTime(round(monotonic * 1e6 + offset), 4)
-
-    def set_tempo(self, bpm: float) -> None:
-        state = self.link.captureAppSessionState()
-        state.setTempo(bpm, self.link.clock().micros())
-        self.link.commitAppSessionState(state)
 
 
 @pytest.fixture
 def peer():
+    pytest.importorskip("link")
     other = Peer()
     yield other
-    other.link.enabled = False
-
-
-def follows(lavlive, peer: Peer, bpm: float, timeout: float = 5.0) -> bool:
-    """The peer sets `bpm` once the two have found each other; True once lavlive's Link has it."""
-    deadline = time.monotonic() + timeout
-    while (lavlive.now().peers == 0 or peer.link.numPeers() == 0) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    peer.set_tempo(bpm)
-    while time.monotonic() < deadline:
-        if abs(lavlive.now().tempo - bpm) < 0.01:
-            return True
-        time.sleep(0.01)
-    return False
+    other.close()
 
 
 def test_lines_fall_on_the_peers_beats_and_bars(peer):
@@ -62,7 +32,7 @@ def test_lines_fall_on_the_peers_beats_and_bars(peer):
 
     lavlive = AbletonLink(quantum=4)
     try:
-        assert follows(lavlive, peer, 123.0)
+        assert follows(lavlive, peer, 123.0) is not None
         assert lavlive.now().peers == 1 and lavlive.now().tempo == pytest.approx(123.0, abs=0.01)
         for unit, length in (("beat", 1), ("bar", 4)):
             for _ in range(5):
@@ -81,7 +51,7 @@ def test_a_switch_on_the_next_link_beat_ramps_from_that_beat(tiny_generator, pee
     the control path has not passed yet (the show clock here: seconds since the path's audio began)."""
     stage = StageLink(load_preset(None), crossfade=0.3, switch_on="link-beat", link=True)
     try:
-        assert follows(stage.link, peer, 150.0)
+        assert follows(stage.link, peer, 150.0) is not None
         path = ControlPath.for_generator(tiny_generator, load_preset(None))[0]
         audio = demo_track(3.0, SR, bpm=128)[:1]
         began = time.monotonic() + 0.25  # the path's audio is 0.25 s ahead of what is seen, as in play
@@ -105,6 +75,13 @@ def test_a_switch_on_the_next_link_beat_ramps_from_that_beat(tiny_generator, pee
     assert abs(beat - round(beat)) * 60 / 150 < 0.002, beat  # on it, within 2 ms
 
 
+@pytest.fixture
+def track(tmp_path):
+    path = tmp_path / "t.wav"
+    write_wav(path, demo_track(1.0, SR), SR)
+    return path
+
+
 def run_cli(*args: str, prelude: str = "") -> subprocess.CompletedProcess:
     code = f"{prelude}import sys; from lavlive.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
@@ -114,21 +91,13 @@ def run_cli(*args: str, prelude: str = "") -> subprocess.CompletedProcess:
     (["--switch-on", "link-bar"], "--switch-on link-bar: needs --link"),
     (["--link", "--link-quantum", "0"], "--link-quantum 0: use 1 to 16"),
 ])
-def test_link_options_that_cannot_work_are_one_line_errors(tmp_path, args, expected):
-    track = tmp_path / "t.wav"
-    from lavlive.audio.demo import write_wav
-
-    write_wav(track, demo_track(1.0, SR), SR)
+def test_link_options_that_cannot_work_are_one_line_errors(track, args, expected):
     proc = run_cli("play", str(track), *args)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and expected in lines[-1], proc.stderr
 
 
-def test_link_without_its_binding_names_the_extra(tmp_path):
-    from lavlive.audio.demo import write_wav
-
-    track = tmp_path / "t.wav"
-    write_wav(track, demo_track(1.0, SR), SR)
+def test_link_without_its_binding_names_the_extra(track):
     proc = run_cli("play", str(track), "--link", prelude="import sys; sys.modules['link'] = None; ")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "pip install 'lavlive[link]'" in proc.stderr.strip().splitlines()[-1], proc.stderr

@@ -162,17 +162,22 @@ def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **opt
         torch.set_num_threads(2)
 
 
+def offline_render(track: Path, model: Path) -> dict[int, np.ndarray]:
+    """The pictures an offline render of `track` draws (default preset, 30 fps), by frame index."""
+    G = load_generator(model)
+    path, _ = ControlPath.for_generator(G, load_preset(None))
+    source = FileSource(track, path.encoder.sample_rate, path.encoder.channels, block_size=12000)
+    with Engine.for_track(source, path, Synthesizer(G), Fraction(30)) as engine:
+        return {f.index: f.image for f in engine.frames()}
+
+
 def test_the_screen_shows_the_rendered_frames_still_in_silence_moving_with_music(xvfb, pulse, media):
     """Read back from the window: each shown picture is the render of that frame, and it moves with the music."""
     track, model = media / "quiet_then_music.wav", media / "tiny64.pt"
     player, code, shown, _ = run_player([track], model)
     assert code == 0 and len(shown) > 60
 
-    G = load_generator(model)
-    path, _ = ControlPath.for_generator(G, load_preset(None))
-    source = FileSource(track, path.encoder.sample_rate, path.encoder.channels, block_size=12000)
-    with Engine.for_track(source, path, Synthesizer(G), Fraction(30)) as engine:
-        rendered = {f.index: f.image for f in engine.frames()}
+    rendered = offline_render(track, model)
     diffs = [np.abs(screen.astype(int) - rendered[i].astype(int)).mean() for i, _, screen in shown]
     assert np.median(diffs) < 1.0 and np.percentile(diffs, 90) < 3.0, diffs
 
@@ -434,7 +439,7 @@ def test_a_link_peer_sets_the_tempo_and_a_switch_mid_bar_starts_on_the_next_bar(
     (At 96 bpm the line is 1.25 s away: more than the analysis runs ahead of the screen in play, 0.7-0.95 s
     here; a switch asked for later than that in a bar takes the bar after.)"""
     pytest.importorskip("link")
-    import link as ableton
+    from link_peer import Peer, follows
     from pythonosc.udp_client import SimpleUDPClient
 
     from lavlive.stage.link import StageLink
@@ -442,31 +447,20 @@ def test_a_link_peer_sets_the_tempo_and_a_switch_mid_bar_starts_on_the_next_bar(
     got, server = _osc_listener()
     stage = StageLink(load_preset(None), osc="127.0.0.1:0", osc_send=f"127.0.0.1:{server.server_address[1]}",
                       crossfade=0.5, switch_on="link-bar", link=True)
-    peer = ableton.Link(100.0)
-    peer.enabled = True
-    asked: dict[str, float] = {}
+    peer = Peer()
+    asked: dict[str, float | None] = {}
     lines: list[str] = []
 
-    def peer_beat(monotonic: float) -> float:
-        offset = peer.clock().micros() - time.monotonic() * 1e6
-        return peer.captureAppSessionState().beatAtTime(round(monotonic * 1e6 + offset), 4)
-
     def dj(player) -> None:
-        while player.shown < 15 or not player.show.running or stage.link.now().peers == 0 or peer.numPeers() == 0:
+        while player.shown < 15 or not player.show.running:
             time.sleep(0.02)
-        state = peer.captureAppSessionState()
-        state.setTempo(96.0, peer.clock().micros())
-        peer.commitAppSessionState(state)
-        deadline = time.monotonic() + 5
-        while abs(stage.link.now().tempo - 96.0) > 0.01 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        asked["followed"] = time.monotonic() - (deadline - 5)
+        asked["followed"] = follows(stage.link, peer, 96.0)
         time.sleep(1.1)  # a stats line and a state message with the new tempo
         lines.append(player.stats_line(player.show))
-        while not 1.9 < peer_beat(time.monotonic()) % 4 < 2.1:  # the middle of a bar
+        while not 1.9 < peer.beat_at(time.monotonic()) % 4 < 2.1:  # the middle of a bar
             time.sleep(0.002)
         asked["at"] = time.monotonic()
-        asked["beat"] = peer_beat(asked["at"])
+        asked["beat"] = peer.beat_at(asked["at"])
         SimpleUDPClient("127.0.0.1", stage.osc.port).send_message("/lavlive/seed", 1234)
         time.sleep(1.25 + 0.5 + 0.8)  # to the bar line (1.25 s at 96 bpm), the fade, and some after
         player.stop(signal.SIGTERM)
@@ -477,9 +471,9 @@ def test_a_link_peer_sets_the_tempo_and_a_switch_mid_bar_starts_on_the_next_bar(
                                        frame_log=log_path)
     finally:
         stage.close()
-        peer.enabled = False
+        peer.close()
         server.shutdown()
-    assert code == 128 + signal.SIGTERM and "followed" in asked and asked["followed"] < 2.0
+    assert code == 128 + signal.SIGTERM and asked.get("followed") is not None and asked["followed"] < 2.0
     assert "link 96.0 bpm" in lines[0] and "1 peer" in lines[0], lines
     tempos = [args[0] for address, args in got if address == "/lavlive/link/tempo"]
     assert tempos and tempos[-1] == pytest.approx(96.0, abs=0.01)
@@ -487,8 +481,8 @@ def test_a_link_peer_sets_the_tempo_and_a_switch_mid_bar_starts_on_the_next_bar(
 
     start, seconds = _ramp_start(read_log(log_path))
     bar = asked["beat"] - asked["beat"] % 4 + 4  # the next bar line after the request
-    error = (peer_beat(start) - bar) * 60 / 96.0
-    print(f"switch asked at beat {asked['beat']:.3f}, faded in from beat {peer_beat(start):.4f} "
+    error = (peer.beat_at(start) - bar) * 60 / 96.0
+    print(f"switch asked at beat {asked['beat']:.3f}, faded in from beat {peer.beat_at(start):.4f} "
           f"(bar line {bar:g}): {error * 1000:+.2f} ms from the line, over {seconds:.3f} s")
     assert abs(error) <= 0.010
     assert seconds == pytest.approx(0.5, abs=0.02)
@@ -523,10 +517,6 @@ def test_without_a_window_or_display_the_frames_go_out_over_ndi(pulse, media, tm
     assert while_received >= 0.9 * 30 * (arrivals[-1] - start), (while_received, arrivals[-1] - start)
     assert (arrivals >= start).sum() >= 0.9 * while_received, ((arrivals >= start).sum(), while_received)
 
-    G = load_generator(media / "tiny64.pt")
-    path, _ = ControlPath.for_generator(G, load_preset(None))
-    source = FileSource(media / "music12.wav", path.encoder.sample_rate, path.encoder.channels, block_size=12000)
-    with Engine.for_track(source, path, Synthesizer(G), Fraction(30)) as engine:
-        rendered = [f.image for f in engine.frames()]
+    rendered = list(offline_render(media / "music12.wav", media / "tiny64.pt").values())
     scores = sorted(best_match(frame, rendered)[1] for frame in received)
     assert scores[len(scores) // 2] >= 30, scores[:5]

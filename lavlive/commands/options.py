@@ -52,8 +52,9 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
                         "quit with Ctrl-C or SIGTERM")
 
 
-def open_window(args: argparse.Namespace, **options):
-    """The window the options ask for, or the stand-in that draws nothing (--no-window, which needs no display)."""
+def open_window(args: argparse.Namespace, *, fullscreen: bool = False, **options):
+    """The window the options ask for (fullscreen also when the caller says so: kiosk), or the stand-in that
+    draws nothing (--no-window, which needs no display)."""
     if args.no_window:
         from ..play.no_window import NoWindow
 
@@ -63,8 +64,8 @@ def open_window(args: argparse.Namespace, **options):
     from ..play.window import Window  # imported here: it loads pygame and OpenGL
 
     size = args.size or parse_size("960x540")
-    return Window((size.width, size.height), fullscreen=args.fullscreen, display=args.display, scale=args.scale,
-                  **options)
+    return Window((size.width, size.height), fullscreen=args.fullscreen or fullscreen, display=args.display,
+                  scale=args.scale, **options)
 
 
 def open_ndi(args: argparse.Namespace) -> NdiOutput | None:

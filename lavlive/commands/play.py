@@ -145,8 +145,7 @@ def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.
         window = None
         ndi = open_ndi(args)
         try:
-            args.fullscreen = args.fullscreen or kiosk
-            window = open_window(args, vsync=not args.no_vsync, hide_cursor=kiosk)
+            window = open_window(args, fullscreen=kiosk, vsync=not args.no_vsync, hide_cursor=kiosk)
             settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
                                 download=args.download, device=synthesis_device, seed=args.seed,
                                 precision=args.precision, execution=args.execution)

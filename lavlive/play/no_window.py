@@ -10,17 +10,12 @@ from __future__ import annotations
 
 
 class NoWindow:
-    """The players' window, for when there is none."""
-
-    fullscreen = False
+    """The players' window, for when there is none: the calls they make on it, doing nothing."""
 
     def show(self, image, blend=None, alpha: float = 0.0) -> None:
         """Nothing to draw: NDI sends the frame as the window would have composed it."""
 
     def swap(self) -> None:
-        pass
-
-    def redraw(self) -> None:
         pass
 
     def events(self) -> list[str]:
@@ -31,12 +26,6 @@ class NoWindow:
 
     def set_overlay(self, text: str | None) -> None:
         pass
-
-    def set_caption(self, text: str) -> None:
-        pass
-
-    def refresh_rate(self) -> float | None:
-        return None
 
     def close(self) -> None:
         pass
