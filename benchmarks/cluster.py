@@ -2,7 +2,7 @@
 
 Each configuration is a real cluster on 127.0.0.1 (tests/ray_cluster.py: `ray start` process
 trees, as many CPUs per node as this machine has cores: a task runs the driver's thread count,
-see lavlive/segments.py) running `lavlive render --segments N --cluster ADDRESS`; a single-process
+see lavlive/render/segments.py) running `lavlive render --segments N --cluster ADDRESS`; a single-process
 render of the same inputs is the baseline. Prints the wall time of each, the speed-up of 2 workers
 over 1, and the analysis pass and the join as shares of the segmented render's total.
 

@@ -118,7 +118,7 @@ class Timed:
 
 
 def load_stats(path: Path):
-    from lavlive.lav.statistics import WStatistics
+    from lavlive.control.statistics import WStatistics
 
     with np.load(path) as d:
         return WStatistics(**{k: d[k] for k in ("z_mean", "z_std", "pitch_means", "w_avg")})
@@ -126,7 +126,7 @@ def load_stats(path: Path):
 
 def build(encoder_name: str, stats, num_ws: int, img_resolution: int):
     from lavlive.audio.encodec_stream import load_encoder
-    from lavlive.lav.control import ControlPath
+    from lavlive.control import ControlPath
     from lavlive.presets import load_preset
 
     encoder, notice = load_encoder(encoder_name)
@@ -249,7 +249,7 @@ def main() -> None:
     import torch
 
     from lavlive.generator import default_generator
-    from lavlive.lav.statistics import sample_statistics
+    from lavlive.control.statistics import sample_statistics
 
     long_minutes = 5 if args.quick else 30
     blas = limit_blas(args.blas_threads)

@@ -34,7 +34,7 @@ import torch
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.generator import load_generator, save_generator
 from lavlive.generator.default import DEFAULT_CONFIG, default_generator
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
 
 

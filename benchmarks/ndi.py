@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ndi_receiver import ReceiverProcess  # noqa: E402 - sets NDI_CONFIG_DIR before NDI loads
 
-from lavlive.play.ndi_out import NdiOutput  # noqa: E402
+from lavlive.output.display.ndi import NdiOutput  # noqa: E402
 
 LEVELS = 8  # frame i is flat grey at level i mod LEVELS: recognisable through NDI's compression
 

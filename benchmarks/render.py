@@ -32,12 +32,11 @@ from threadpoolctl import threadpool_limits
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.audio.sources import FileSource
 from lavlive.devices import resolve_device, serial_here
-from lavlive.engine import Engine
-from lavlive.frames import Synthesizer
+from lavlive.pipeline import Engine, Synthesizer
 from lavlive.generator import Generator, GeneratorConfig, load_generator, save_generator
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
-from lavlive.video import VideoWriter
+from lavlive.render.video import VideoWriter
 
 
 def raw_synthesis(synth: Synthesizer, ws: np.ndarray, batch: int, frames: int, threads: int) -> float:

@@ -21,6 +21,11 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def reason(e: BaseException) -> str:
+    """An OS or FFmpeg error's reason in one line (its strerror where it has one)."""
+    return str(getattr(e, "strerror", None) or e).splitlines()[0]
+
+
 def given(text: str) -> str:
     """What the user typed for an option, as a message shows it: as typed, but an empty one in words."""
     return text if text.strip() else "(empty)"

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+SCALE_MODES = ("fit", "fill")  # a picture on another shape: whole, on black bars; or covering it, cropped
+
 
 def uint8_frames(images: torch.Tensor) -> torch.Tensor:
     """[N, C, H, W] in the network's [-1, 1] range → [N, H, W, 3] uint8 on the same device (grey repeated)."""

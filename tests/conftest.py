@@ -63,7 +63,7 @@ def tiny_generator():
 
 @pytest.fixture(scope="session")
 def tiny_stats(tiny_generator):
-    from lavlive.lav.statistics import sample_statistics
+    from lavlive.control.statistics import sample_statistics
 
     return sample_statistics(tiny_generator, samples=1000)
 

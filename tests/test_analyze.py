@@ -11,7 +11,7 @@ from PIL import Image
 from lavlive.audio.encodec_stream import load_encoder
 from lavlive.audio.sources import FileSource
 from lavlive.cli import main
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lavlive.audio.sources import AudioDeviceError
-from lavlive.play.audio_out import AudioOutput
+from lavlive.output.audio import AudioOutput
 
 RATE = 48000
 

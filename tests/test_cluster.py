@@ -21,11 +21,11 @@ import pytest
 import torch
 from ray_cluster import ray_available, ray_cluster, task_processes
 
-from lavlive import video
+from lavlive.render import video
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.cli import main
 from lavlive.generator import Generator, GeneratorConfig, save_generator
-from lavlive.segments import frame_hash
+from lavlive.render.segments import frame_hash
 
 pytestmark = pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install 'lavlive[cluster]')")
 

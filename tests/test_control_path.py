@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lavlive.audio.encodec_stream import load_encoder
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
 
 SR = 24000

@@ -31,7 +31,7 @@ def test_fp16_blocks_stay_close_to_fp32(channels_last, batch):
 
 
 def test_graph_replays_what_eager_draws_and_keeps_each_frame():
-    from lavlive.frames import Synthesizer
+    from lavlive.pipeline import Synthesizer
 
     G = load_generator(None, "cuda")
     ws = G.mapping(torch.randn(2, G.z_dim, device="cuda", generator=torch.Generator("cuda").manual_seed(1)))
@@ -51,7 +51,7 @@ def test_graph_replays_what_eager_draws_and_keeps_each_frame():
 
 
 def test_a_smaller_batch_is_padded_into_the_graph_and_random_noise_stays_eager():
-    from lavlive.frames import Synthesizer
+    from lavlive.pipeline import Synthesizer
 
     G = load_generator(None, "cuda")
     s = Synthesizer(G, execution="graph")
@@ -68,7 +68,7 @@ def test_a_capture_in_another_thread_while_frames_are_drawn():
     """play prepares the next model (and captures its graph) while the show draws the current one."""
     import threading
 
-    from lavlive.frames import Synthesizer
+    from lavlive.pipeline import Synthesizer
 
     G = load_generator(None, "cuda")
     showing = Synthesizer(G, to_host=False)
@@ -100,7 +100,7 @@ def test_a_cuda_dissolve_goes_out_over_ndi_as_the_mix():
     pytest.importorskip("cyndilib")
     from fractions import Fraction
 
-    from lavlive.play.ndi_out import NdiOutput
+    from lavlive.output.display.ndi import NdiOutput
 
     a = torch.full((8, 8, 3), 10, dtype=torch.uint8)
     b = torch.full((8, 8, 3), 210, dtype=torch.uint8)

@@ -11,10 +11,9 @@ import pytest
 
 from lavlive.audio.demo import demo_track
 from lavlive.audio.sources import AudioFileError
-from lavlive.engine import Engine
-from lavlive.frames import Size, Synthesizer
-from lavlive.lav.control import ControlPath
-from lavlive.lav.timeline import frame_time
+from lavlive.pipeline import Engine, Size, Synthesizer
+from lavlive.control import ControlPath
+from lavlive.control.timeline import frame_time
 from lavlive.presets import load_preset
 
 SR = 24000

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from lavlive.lav.mapping import LavMapper
-from lavlive.lav.smoothing import HierarchicalSmoother, ws_groups, ws_resolutions
-from lavlive.lav.statistics import sample_statistics, w_statistics
+from lavlive.control.mapping import LavMapper
+from lavlive.control.smoothing import HierarchicalSmoother, ws_groups, ws_resolutions
+from lavlive.control.statistics import sample_statistics, w_statistics
 from lavlive.presets import ModulationSettings, SmoothingSettings
 
 RATE = 75.0

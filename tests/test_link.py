@@ -12,7 +12,7 @@ import pytest
 from link_peer import Peer, follows
 
 from lavlive.audio.demo import demo_track, write_wav
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
 from lavlive.stage.link import StageLink
 

@@ -13,10 +13,10 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
 from lavlive.audio.demo import demo_track
-from lavlive.engine import TrackPlan
-from lavlive.lav.beats import BeatDetector
-from lavlive.lav.control import ControlPath
-from lavlive.lav.look import MAX_LOOKS, Crossfade, Look, fade_to
+from lavlive.pipeline import TrackPlan
+from lavlive.control.beats import BeatDetector
+from lavlive.control import ControlPath
+from lavlive.control.look import MAX_LOOKS, Crossfade, Look, fade_to
 from lavlive.presets import load_preset
 from lavlive.stage import apply, preset_values
 from lavlive.stage.link import StageLink
@@ -248,10 +248,10 @@ def test_shown_frames_send_onset_and_beats_over_osc():
 
 
 def test_a_model_switch_dissolves_to_the_new_model_then_hands_over(tiny_generator, music):
-    from lavlive.frames import Synthesizer
+    from lavlive.pipeline import Synthesizer
     from lavlive.generator import Generator, GeneratorConfig
-    from lavlive.lav.statistics import sample_statistics
-    from lavlive.play.live import LivePlan
+    from lavlive.control.statistics import sample_statistics
+    from lavlive.pipeline import LivePlan
 
     torch.manual_seed(1)
     other = Generator(GeneratorConfig(z_dim=32, w_dim=32, img_resolution=16, channel_base=128, channel_max=16,
@@ -284,7 +284,7 @@ def test_a_model_switch_dissolves_to_the_new_model_then_hands_over(tiny_generato
 
 
 def test_the_r_key_sets_a_new_seed_as_the_stage_would_so_it_fades(tiny_generator):
-    from lavlive.play.player import ViewKeys
+    from lavlive.playback import ViewKeys
 
     link = StageLink(load_preset(None), crossfade=2.0)
     keys = ViewKeys(window=None, stage=link, stats=False)

@@ -122,7 +122,7 @@ def test_a_frame_log_that_cannot_be_written_is_one_line(track, tmp_path):
         line = one_error_line(lavlive(*command, "--frame-log", missing))
         assert line == f"lavlive: error: --frame-log {missing}: folder {missing.parent} does not exist", line
     from lavlive.errors import LavliveError
-    from lavlive.play.player import open_frame_log
+    from lavlive.playback.presenter import open_frame_log
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -10,7 +10,7 @@ import pytest
 from ndi_receiver import ReceiverProcess, psnr
 
 from lavlive.cli import main
-from lavlive.play.ndi_out import NdiOutput
+from lavlive.output.display.ndi import NdiOutput
 
 
 def gradient(height: int, width: int, shift: int) -> np.ndarray:

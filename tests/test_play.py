@@ -23,10 +23,9 @@ from ndi_receiver import ReceiverProcess, best_match
 
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.audio.sources import FileSource
-from lavlive.engine import Engine
-from lavlive.frames import Synthesizer
+from lavlive.pipeline import Engine, Synthesizer
 from lavlive.generator import Generator, GeneratorConfig, load_generator, save_generator
-from lavlive.lav.control import ControlPath
+from lavlive.control import ControlPath
 from lavlive.presets import load_preset
 
 LAVLIVE = [sys.executable, "-m", "lavlive"]
@@ -131,11 +130,12 @@ class RecordingWindow:
 
 def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **options):
     """Play in this process (the window on this thread), with `after(player)` called from a timer thread."""
-    from lavlive.play.audio_out import AudioOutput
-    from lavlive.play.player import Player, PlayOptions
-    from lavlive.play.playlist import load_playlist
-    from lavlive.play.setlist import Preparer, Settings
-    from lavlive.play.window import Window
+    from lavlive.output.audio import AudioOutput
+    from lavlive.playback import Player, PlayOptions
+    from lavlive.playback.playlist import load_playlist
+    from lavlive.pipeline import ModelSettings
+    from lavlive.playback.preparer import Preparer
+    from lavlive.output.display import Window
 
     shown: list[tuple[int, float, np.ndarray | None]] = []
 
@@ -149,7 +149,7 @@ def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **opt
     audio = AudioOutput()
     window = Window(size)
     try:
-        preparer = Preparer(Settings(model=str(model)), audio.sample_rate, audio.channels)
+        preparer = Preparer(ModelSettings(model=str(model)), audio.sample_rate, audio.channels)
         player = Recording(load_playlist(inputs), RecordingWindow(window), audio, preparer,
                            PlayOptions(fps=Fraction(30), synthesis_threads=2, **options))
         if after is not None:
@@ -191,7 +191,7 @@ def test_the_screen_shows_the_rendered_frames_still_in_silence_moving_with_music
 
 def test_every_shown_frame_goes_out_over_ndi_as_the_window_shows_it(xvfb, pulse, media, tmp_path):
     """A receiver on this machine (as Resolume or OBS would be) sees the frames the window shows, at its rate."""
-    from lavlive.play.ndi_out import NdiOutput
+    from lavlive.output.display.ndi import NdiOutput
 
     name = f"lavlive-test-{os.getpid()}"
     receiver = ReceiverProcess(name, tmp_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lavlive.errors import LavliveError
-from lavlive.play.playlist import Entry, Playlist, PlaylistError, load_playlist
+from lavlive.playback.playlist import Entry, Playlist, PlaylistError, load_playlist
 
 
 def touch(path: Path) -> Path:
@@ -82,7 +82,7 @@ def test_missing_skip_warns_and_leaves_out(tmp_path, caplog):
     a = touch(tmp_path / "a.wav")
     (tmp_path / "list.m3u").write_text("gone.wav\na.wav\n")
     touch(tmp_path / "empty" / "notes.txt")
-    with caplog.at_level(logging.WARNING, logger="lavlive.play.playlist"):
+    with caplog.at_level(logging.WARNING, logger="lavlive.playback.playlist"):
         pl = load_playlist([tmp_path / "x.wav", a, tmp_path / "list.m3u", tmp_path / "empty"], missing="skip")
     assert [e.path for e in pl.entries] == [a, a]
     text = caplog.text
@@ -228,7 +228,7 @@ def test_first_toml_gives_the_playlist_defaults(tmp_path, caplog):
     (tmp_path / "one.toml").write_text('[playlist]\ncrossfade = 3.0\npreset = "drift"\n[[track]]\npath = "a.wav"\n')
     (tmp_path / "two.toml").write_text('[playlist]\ncrossfade = 9.0\nloop = true\npreset = "pulse"\n'
                                        '[[track]]\npath = "b.wav"\n')
-    with caplog.at_level(logging.WARNING, logger="lavlive.play.playlist"):
+    with caplog.at_level(logging.WARNING, logger="lavlive.playback.playlist"):
         pl = load_playlist([tmp_path / "a.wav", tmp_path / "one.toml", tmp_path / "two.toml"])
     assert (pl.crossfade, pl.loop) == (3.0, False)
     assert [e.preset for e in pl.entries] == [None, "drift", "pulse"]  # preset/model defaults stay per file

@@ -23,7 +23,7 @@ from audio_files import encode, with_header_length
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.cli import main
 from lavlive.generator import Generator, GeneratorConfig, save_generator
-from lavlive.video import VideoWriter
+from lavlive.render.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 44100

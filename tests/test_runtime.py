@@ -14,9 +14,9 @@ import torch
 from lavlive import load_generator
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.cli import main
-from lavlive.frames import Synthesizer
+from lavlive.pipeline import Synthesizer
 from lavlive.generator.runtime import bf16_supported
-from lavlive.video import nvenc_available
+from lavlive.render.video import nvenc_available
 
 CPU = torch.device("cpu")
 needs_bf16 = pytest.mark.skipif(not bf16_supported(CPU), reason="this CPU has no native bfloat16")

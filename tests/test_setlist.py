@@ -16,8 +16,10 @@ import torch
 
 from lavlive.audio.demo import write_wav
 from lavlive.generator import Generator, GeneratorConfig, save_generator
-from lavlive.play.playlist import Entry
-from lavlive.play.setlist import Feeder, Preparer, SetlistPlan, Settings
+from lavlive.playback.playlist import Entry
+from lavlive.pipeline import ModelSettings, SetlistPlan
+from lavlive.playback.feeder import Feeder
+from lavlive.playback.preparer import Preparer
 
 RATE = 8000
 
@@ -58,7 +60,7 @@ def files(tmp_path_factory):
 
 
 def run_feeder(entries: list[tuple[Entry, float]], model) -> tuple[Feeder, Recorder, list]:
-    preparer = Preparer(Settings(model=str(model)), RATE, 1)
+    preparer = Preparer(ModelSettings(model=str(model)), RATE, 1)
     skipped: list = []
     upcoming = ((entry, crossfade, preparer.submit(entry, i)) for i, (entry, crossfade) in enumerate(entries))
     recorder = Recorder()

@@ -20,8 +20,8 @@ import torch
 from lavlive.audio.demo import demo_track
 from lavlive.audio.encodec_stream import load_encoder
 from lavlive.errors import LavliveError
-from lavlive.lav.control import ControlPath
-from lavlive.lav.statistics import WStatistics
+from lavlive.control import ControlPath
+from lavlive.control.statistics import WStatistics
 from lavlive.presets import load_preset
 from lavlive.snapshot import SNAPSHOT_VERSION, from_bytes, to_bytes
 
@@ -106,7 +106,7 @@ def test_a_path_resumed_from_a_snapshot_goes_on_to_the_bit(parts, name, capsys):
 def test_a_snapshot_resumes_in_another_process(parts, tmp_path):
     """The very bytes, read by a new interpreter that builds its own path from the same pieces.
 
-    With this process's thread count: EnCodec's float32 results depend on it (lavlive.segments)."""
+    With this process's thread count: EnCodec's float32 results depend on it (lavlive.render.segments)."""
     stats, num_ws, resolution = parts
     threads = torch.get_num_threads()
     path = make(*parts, "24khz")
@@ -120,8 +120,8 @@ def test_a_snapshot_resumes_in_another_process(parts, tmp_path):
 import numpy as np, torch
 torch.set_num_threads({threads})
 from lavlive.audio.encodec_stream import load_encoder
-from lavlive.lav.control import ControlPath
-from lavlive.lav.statistics import WStatistics
+from lavlive.control import ControlPath
+from lavlive.control.statistics import WStatistics
 from lavlive.presets import load_preset
 from lavlive.snapshot import from_bytes
 d = np.load({str(tmp_path / "inputs.npz")!r})

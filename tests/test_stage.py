@@ -20,8 +20,8 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from lavlive.audio.demo import demo_track
 from lavlive.errors import LavliveError
-from lavlive.lav.control import ControlPath
-from lavlive.lav.smoothing import HierarchicalSmoother
+from lavlive.control import ControlPath
+from lavlive.control.smoothing import HierarchicalSmoother
 from lavlive.presets import Preset, SmoothingSettings, load_preset
 from lavlive.stage import (PARAMETERS, Action, MidiInput, MidiMapError, OscServer, OscState, StageControls,
                            StageError, apply, load_midi_map, midi_learn, preset_values)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lavlive.errors import LavliveError
-from lavlive.lav.timeline import ControlTrack, frame_time, parse_fps
+from lavlive.control.timeline import ControlTrack, frame_time, parse_fps
 
 
 @pytest.mark.parametrize("text, expected", [("23.976", Fraction(24000, 1001)), ("29.97", Fraction(30000, 1001)),

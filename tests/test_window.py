@@ -30,7 +30,7 @@ def near(pixel, expected, tolerance: int = 3) -> bool:
 
 @pytest.fixture
 def window(xvfb):
-    from lavlive.play.window import Window
+    from lavlive.output.display import Window
 
     win = Window((320, 240), title="lavlive test")
     yield win
@@ -52,7 +52,7 @@ def test_fit_leaves_black_bars(window):
 
 
 def test_fill_covers_the_window(xvfb):
-    from lavlive.play.window import Window
+    from lavlive.output.display import Window
 
     with Window((320, 240), scale="fill") as win:
         win.show(red_blue())
@@ -82,7 +82,7 @@ def test_blend_of_different_sizes_fits_each_picture_on_its_own(window):
 
 
 def test_width_not_a_multiple_of_four(xvfb):
-    from lavlive.play.window import Window
+    from lavlive.output.display import Window
 
     y, x = np.mgrid[0:20, 0:30]
     image = np.stack([x * 8, y * 12, np.full_like(x, 100)], axis=-1).astype(np.uint8)  # 30x20: rows of 90 bytes
@@ -147,7 +147,7 @@ def test_fullscreen_toggle_keeps_the_picture(window):
 
 
 def test_starting_fullscreen_uses_the_desktop_and_returns_to_the_given_size(xvfb):
-    from lavlive.play.window import Window
+    from lavlive.output.display import Window
 
     with Window((320, 240), fullscreen=True, hide_cursor=True) as win:
         assert win.size == (1280, 720)
@@ -164,8 +164,8 @@ def test_a_lost_context_is_rebuilt_from_the_last_pictures(window):
     window.show(red_blue(), blend=solid(BLUE, 10, 10), alpha=0.0)
     window.set_overlay("fps 60")
     GL.glUseProgram(0)  # what a new context would look like: none of the old objects exist
-    GL.glDeleteProgram(window._frame_program)
-    GL.glDeleteProgram(window._text_program)
+    GL.glDeleteProgram(window._renderer._frame_program)
+    GL.glDeleteProgram(window._renderer._text_program)
     GL.glDeleteTextures([t for t in window.texture_ids])
     window.toggle_fullscreen()
     window.toggle_fullscreen()
@@ -221,9 +221,9 @@ def test_torch_cpu_tensors_are_accepted(window):
 
 
 def test_upload_path_is_logged_once(xvfb, caplog):
-    from lavlive.play.window import Window
+    from lavlive.output.display import Window
 
-    with caplog.at_level(logging.INFO, logger="lavlive.play.window"), Window((160, 120)) as win:
+    with caplog.at_level(logging.INFO, logger="lavlive.output.display.renderer"), Window((160, 120)) as win:
         assert win.upload_path is None
         for _ in range(5):
             win.show(red_blue())
@@ -247,7 +247,7 @@ def test_cuda_tensors_are_shown(window):
 
 
 def test_bad_input_is_a_window_error(window):
-    from lavlive.play.window import WindowError
+    from lavlive.output.display import WindowError
 
     with pytest.raises(WindowError, match=r"\[H, W, 3\] uint8"):
         window.show(np.zeros((8, 8, 4), np.uint8))
@@ -262,8 +262,8 @@ def test_bad_input_is_a_window_error(window):
 def test_opening_errors(xvfb, tmp_path, monkeypatch):
     import pygame
 
-    from lavlive.play import window as window_module
-    from lavlive.play.window import Window, WindowError
+    from lavlive.output.display import shaders as shaders_module
+    from lavlive.output.display import Window, WindowError
     from lavlive.resources import data_dir
 
     with pytest.raises(WindowError, match=r"^display 3: no such display \(1 found\)$"):
@@ -273,7 +273,7 @@ def test_opening_errors(xvfb, tmp_path, monkeypatch):
     for name in ("frame.vert", "text.frag"):
         (tmp_path / name).write_text((data_dir("shaders") / name).read_text())
     (tmp_path / "frame.frag").write_text("#version 330 core\nout vec4 colour;\nvoid main() { colour = nope; }\n")
-    monkeypatch.setattr(window_module, "SHADERS", tmp_path)
+    monkeypatch.setattr(shaders_module, "SHADERS", tmp_path)
     with pytest.raises(WindowError, match=r"shader .*frame\.frag: \S"):
         Window((64, 64))
     assert not pygame.display.get_init(), "a failed open must release the display"

@@ -5,3 +5,11 @@ frames that are now final; `flush()` ends the stream and returns the rest. Each 
 `frame_rate` (frames per second; frame k has presentation time k / frame_rate) and its
 `lookahead` in seconds (how much future audio a frame needs before it is final).
 """
+
+from .demo import demo_track, write_wav
+from .encodec_stream import load_encoder
+from .features import MusicFeatures, MusicFrames
+from .sources import AudioDeviceError, AudioFileError, DeviceSource, FileSource, list_devices
+
+__all__ = ["AudioDeviceError", "AudioFileError", "DeviceSource", "FileSource", "MusicFeatures", "MusicFrames",
+           "demo_track", "list_devices", "load_encoder", "write_wav"]

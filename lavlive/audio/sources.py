@@ -348,7 +348,8 @@ class _Ring:
         return out
 
 
-def _sounddevice() -> Any:
+def portaudio() -> Any:
+    """The `sounddevice` module (PortAudio's binding), or a one-line error when PortAudio cannot be loaded."""
     try:
         import sounddevice
     except OSError as e:  # the PortAudio library itself is missing
@@ -356,9 +357,20 @@ def _sounddevice() -> Any:
     return sounddevice
 
 
+
+def refresh_portaudio() -> None:
+    """Re-initialise PortAudio so that its device list is read again: the only way to see a sound server that
+    restarted or a card that came back. sounddevice has no public call for it; its maintainer's answer is these
+    two private ones, wrapping Pa_Terminate and Pa_Initialize (spatialaudio/python-sounddevice#125)."""
+    sd = portaudio()
+    if sd._initialized:
+        sd._terminate()
+    sd._initialize()
+
+
 def list_devices() -> list[dict[str, Any]]:
     """Every sound device PortAudio knows, for `--list-devices` style listings."""
-    sd = _sounddevice()
+    sd = portaudio()
     try:
         devices = sd.query_devices()
     except sd.PortAudioError as e:
@@ -379,7 +391,7 @@ class DeviceSource:
     def __init__(self, device: int | str | None, sample_rate: int, channels: int = 1, block_size: int = 4800,
                  buffer_seconds: float = 2.0, timeout: float = 2.0, latency: float | str = "high",
                  max_backlog: float | None = None) -> None:
-        sd = _sounddevice()
+        sd = portaudio()
         label = "the default input device" if device is None else f"input device {device!r}"
         try:
             info = sd.query_devices(device, "input")

@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..analysis import BLOCK_SECONDS, analyse, plot
-from ..devices import DEVICE_CHOICES, resolve_device
+from ..devices import DEVICE_CHOICES
+from ..render import AnalyzeSettings, analyze
 from .arguments import check_times, nonempty
-from .options import add_control_options, load_models, open_track
-from ..outputs import atomic_output, check_writable
-from ..presets import load_preset
-from ..progress import Progress
+from .options import add_control_options, model_settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,17 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_times(args)
-    output = Path(args.output or f"{args.input}.analysis.png")
-    check_writable(output, args.force)
-    preset = load_preset(args.preset)
-    device = resolve_device(args.device)
-    _, path = load_models(args, preset, device)
-    source = open_track(args, path, BLOCK_SECONDS)
-    guess = source.duration * source.sample_rate if source.duration else None  # the header's; the audio decides
-    with Progress(guess, "s", "analysing", scale=1 / source.sample_rate, leave=False) as bar:
-        result = analyse(path, source, bar.update)
-        bar.done()
-    with atomic_output(output, args.force) as tmp:
-        plot(result, f"{Path(args.input).name} — preset {preset.name}, encoder {preset.encoder.name}", tmp)
-    print(f"wrote {output}")
+    analyze(AnalyzeSettings(input=Path(args.input), output=Path(args.output or f"{args.input}.analysis.png"),
+                            preset=args.preset, models=model_settings(args), start=args.start,
+                            duration=args.duration, force=args.force))
     return 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import LavliveError
-from ..outputs import check_writable
+from ..files import check_writable
 
 
 def nonempty(option: str, hint: str, convert: Callable[[str], Any] = str) -> Callable[[str], Any]:
@@ -48,3 +50,14 @@ def check_frame_log(path: Path | None) -> None:
             check_writable(path, force=True)
         except LavliveError as e:
             raise LavliveError(f"--frame-log {e}") from None
+
+
+def exit_now(args: argparse.Namespace, code: int) -> int:
+    """A show that ran from the command line ends its process at once: everything is closed (threads joined,
+    the sound card and the window), and unloading torch and its libraries would take another second or two,
+    which quitting on stage should not. Called from `main()` in a test, it returns the code."""
+    if getattr(args, "from_command_line", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

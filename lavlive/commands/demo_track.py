@@ -6,7 +6,7 @@ import argparse
 
 from ..audio.demo import demo_track, write_wav
 from ..errors import LavliveError
-from ..outputs import atomic_output
+from ..files import atomic_output
 from .arguments import FILE, nonempty
 
 

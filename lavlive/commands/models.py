@@ -8,9 +8,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LavliveError
-from ..generator import build_generator, read_checkpoint, save_generator, sha256_of
+from ..files import atomic_output
+from ..generator import read_checkpoint, save_generator, sha256_of
 from ..generator.checkpoints import describe
-from ..outputs import atomic_output
+from ..pipeline.model import load_model
 from .arguments import nonempty
 
 
@@ -56,10 +57,10 @@ def run_convert(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix != ".safetensors":
         raise LavliveError(f"{out}: the output name must end in .safetensors")
-    ckpt = read_checkpoint(args.input)
-    G = build_generator(ckpt)
+    G = load_model(args.input, "cpu", warm_up=None).G
+    source_format = G.source.format
     with atomic_output(out, args.force) as tmp:
-        save_generator(G, tmp, {"source_sha256": sha256_of(Path(args.input)), "source_format": ckpt.format,
+        save_generator(G, tmp, {"source_sha256": sha256_of(Path(args.input)), "source_format": source_format,
                                 "lavlive_version": __version__})
-    print(f"wrote {out} ({ckpt.format} → lavlive-safetensors, {G.img_resolution}×{G.img_resolution})")
+    print(f"wrote {out} ({source_format} → lavlive-safetensors, {G.img_resolution}×{G.img_resolution})")
     return 0

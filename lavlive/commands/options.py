@@ -1,28 +1,22 @@
-"""Options shared by the commands that run the control path (analyze, render, and the players)."""
+"""Options shared by the commands, and the settings they become (nothing below commands/ sees argparse)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 from fractions import Fraction
 
-import torch
-
-from ..audio.sources import FileSource
+from ..control import parse_fps
 from ..devices import DEVICE_CHOICES
-from ..frames import SCALE_MODES, parse_size
-from ..generator import Generator, load_generator
-from ..generator.runtime import EXECUTIONS, PRECISIONS, check_precision, resolve_execution
-from ..lav.control import ControlPath
-from ..play.ndi_out import NdiOutput
-from ..lav.timeline import parse_fps
-from ..errors import LavliveError
-from ..presets import Preset
-from ..stage.link import SWITCH_ON, StageLink
+from ..generator.runtime import EXECUTIONS, PRECISIONS
+from ..images import SCALE_MODES
+from ..output.display import DisplaySettings
+from ..pipeline.model import ModelSettings
+from ..pipeline.synthesizer import parse_size
+from ..stage import SWITCH_ON, StageSettings
 from .arguments import FILE, nonempty
 
-log = logging.getLogger("lavlive")
 MODEL_HINT = "give a checkpoint file, or leave --model out for the embedded network"
+WINDOW_SIZE = "960x540"
 
 
 def add_control_options(p: argparse.ArgumentParser) -> None:
@@ -32,45 +26,6 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
                    help="StyleGAN2 checkpoint (.pkl, .pt, .safetensors); default: embedded random network")
     p.add_argument("--encoder-weights", help="EnCodec weights file or folder (default: the preset's, else cache)")
     p.add_argument("--download", action="store_true", help="allow downloading EnCodec weights if none are found")
-
-
-def add_window_options(p: argparse.ArgumentParser) -> None:
-    """--fullscreen, --display, --size, --scale, --fps, --device, --precision, --execution: the players' window and synthesis."""
-    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
-    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
-    p.add_argument("--size", type=parse_size, default=None, help="window size WIDTHxHEIGHT (default: 960x540)")
-    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
-                   help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
-    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
-    add_synthesis_options(p)
-    p.add_argument("--ndi", metavar="NAME", default=None, type=nonempty("--ndi", "give the NDI source name"),
-                   help="also send every shown frame as the NDI video source NAME, for Resolume, TouchDesigner, "
-                        "OBS, … (pip install 'lavlive[ndi]')")
-    p.add_argument("--no-window", action="store_true",
-                   help="open no window (a machine without a display): the pictures go out over --ndi only; "
-                        "quit with Ctrl-C or SIGTERM")
-
-
-def open_window(args: argparse.Namespace, *, fullscreen: bool = False, **options):
-    """The window the options ask for (fullscreen also when the caller says so: kiosk), or the stand-in that
-    draws nothing (--no-window, which needs no display)."""
-    if args.no_window:
-        from ..play.no_window import NoWindow
-
-        if args.ndi is None:
-            log.warning("--no-window without --ndi: nothing will show the pictures")
-        return NoWindow()
-    from ..play.window import Window  # imported here: it loads pygame and OpenGL
-
-    size = args.size or parse_size("960x540")
-    return Window((size.width, size.height), fullscreen=args.fullscreen or fullscreen, display=args.display,
-                  scale=args.scale, **options)
-
-
-def open_ndi(args: argparse.Namespace) -> NdiOutput | None:
-    """The NDI output --ndi asks for (a missing cyndilib is a one-line error), else None."""
-    return None if args.ndi is None else NdiOutput(args.ndi, args.fps)
 
 
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
@@ -84,29 +39,38 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
                         "slow first start, cached after (default: auto)")
 
 
-def check_synthesis_options(args: argparse.Namespace, device: torch.device) -> None:
-    """Refuse, before anything starts, what the device cannot run."""
-    check_precision(args.precision, device)
-    resolve_execution(args.execution, device)
+def model_settings(args: argparse.Namespace) -> ModelSettings:
+    """The networks the options name, the device and how synthesis runs (options a command lacks: defaults)."""
+    return ModelSettings(model=args.model, encoder_weights=args.encoder_weights, download=args.download,
+                         device=args.device, precision=getattr(args, "precision", "auto"),
+                         execution=getattr(args, "execution", "auto"))
 
 
-def load_models(args: argparse.Namespace, preset: Preset, device: torch.device,
-                low_latency: bool = False) -> tuple[Generator, ControlPath]:
-    """The generator and control path the options name; says in one line each what was loaded or is random."""
-    G = load_generator(args.model, device)
-    print(f"model: {G.source.describe()}")
-    path, notice = ControlPath.for_generator(G, preset, args.encoder_weights, args.download, str(device),
-                                             low_latency=low_latency)
-    if notice:
-        print(notice)
-    return G, path
+def add_window_options(p: argparse.ArgumentParser) -> None:
+    """--fullscreen, --display, --size, --scale, --fps, --device, --precision, --execution, --ndi, --no-window: the
+    players' display and synthesis."""
+    p.add_argument("--fullscreen", action="store_true", help="start fullscreen (f toggles)")
+    p.add_argument("--display", type=int, default=0, metavar="N", help="screen to use (default: 0)")
+    p.add_argument("--size", type=parse_size, default=None, help=f"window size WIDTHxHEIGHT (default: {WINDOW_SIZE})")
+    p.add_argument("--scale", choices=SCALE_MODES, default="fit",
+                   help="fit (whole picture, black bars) or fill (cover the window, cropping) (default: fit)")
+    p.add_argument("--fps", type=parse_fps, default=Fraction(30), help="frame rate of the visuals (default: 30)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="synthesis device (default: auto)")
+    add_synthesis_options(p)
+    p.add_argument("--ndi", metavar="NAME", default=None, type=nonempty("--ndi", "give the NDI source name"),
+                   help="also send every shown frame as the NDI video source NAME, for Resolume, TouchDesigner, "
+                        "OBS, … (pip install 'lavlive[ndi]')")
+    p.add_argument("--no-window", action="store_true",
+                   help="open no window (a machine without a display): the pictures go out over --ndi only; "
+                        "quit with Ctrl-C or SIGTERM")
 
 
-def open_track(args: argparse.Namespace, path: ControlPath, block_seconds: float) -> FileSource:
-    """args.input (trimmed by args.start, args.duration) as blocks at the control path's rate."""
-    return FileSource(args.input, path.encoder.sample_rate, path.encoder.channels,
-                      block_size=int(block_seconds * path.encoder.sample_rate), start=args.start,
-                      duration=args.duration)
+def display_settings(args: argparse.Namespace, kiosk: bool = False) -> DisplaySettings:
+    """Where the options send the pictures; a kiosk is fullscreen without a cursor."""
+    size = args.size or parse_size(WINDOW_SIZE)
+    return DisplaySettings(size=(size.width, size.height), fullscreen=args.fullscreen or kiosk, display=args.display,
+                           scale=args.scale, vsync=not getattr(args, "no_vsync", False), hide_cursor=kiosk,
+                           window=not args.no_window, ndi=args.ndi)
 
 
 def add_stage_options(p: argparse.ArgumentParser) -> None:
@@ -135,9 +99,13 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
                    help="beats per bar on the Link timeline, for --switch-on link-bar (default: 4)")
 
 
-def open_stage(args: argparse.Namespace, preset: Preset) -> StageLink:
-    """The stage control the options ask for (keys alone when no OSC or MIDI is)."""
-    if not 0 <= args.switch_fade <= 60:
-        raise LavliveError(f"--switch-fade {args.switch_fade:g}: use 0 to 60 seconds")
-    return StageLink(preset, args.osc, args.osc_send, args.midi_map, args.midi_port, args.switch_fade,
-                     args.switch_on, args.link, args.link_quantum)
+def stage_settings(args: argparse.Namespace) -> StageSettings:
+    """The stage inputs the options ask for (keys alone when no OSC, MIDI or Link is); checked when opened."""
+    return StageSettings(osc=args.osc, osc_send=args.osc_send, midi_map=args.midi_map, midi_port=args.midi_port,
+                         crossfade=args.switch_fade, switch_on=args.switch_on, link=args.link,
+                         link_quantum=args.link_quantum)
+
+
+def device_name(text: str | None) -> int | str | None:
+    """A sound device as given: an index (digits) or a name, or None for the system's default."""
+    return int(text) if text is not None and text.isdigit() else text

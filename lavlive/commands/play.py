@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
-from ..devices import resolve_device, serial_here
 from ..errors import LavliveError
-from ..interrupts import signals_call
-from ..play.playlist import Playlist, load_playlist
-from ..presets import load_preset
-from .arguments import DEVICE_HINT, FILE, check_frame_log, nonempty
-from .options import (add_control_options, add_stage_options, add_window_options, check_synthesis_options, open_ndi,
-                      open_stage, open_window)
-
-KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
+from ..playback import PLAY_KEYS, PlaySettings, play
+from .arguments import DEVICE_HINT, FILE, check_frame_log, exit_now, nonempty
+from .options import (add_control_options, add_stage_options, add_window_options, device_name, display_settings,
+                      model_settings, stage_settings)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play tracks or playlists in a window with sound",
                        description="Play audio files, folders, M3U or TOML playlists with their visuals in a "
-                                   "window, in sync with what is heard. " + KEYS + ".",
+                                   "window, in sync with what is heard. " + PLAY_KEYS + ".",
                        epilog="TOML playlists set per-track preset, model, start, end and crossfade; "
                               "see README.md.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", type=nonempty("INPUT", "give a file, folder or playlist"),
@@ -72,95 +60,15 @@ def _check_args(args: argparse.Namespace) -> None:
     check_frame_log(args.frame_log)
 
 
-@contextmanager
-def logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
-    """Log lines go to stderr, and to a file when asked (kiosk: always), while the player runs."""
-    if path is None and kiosk:
-        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-        path = state / "lavlive" / "kiosk.log"
-    console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("lavlive: %(message)s"))
-    handlers: list[logging.Handler] = [console]
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handlers.append(logging.FileHandler(path, encoding="utf-8"))
-        except OSError as e:
-            raise LavliveError(f"--log {path}: cannot write ({e.strerror or e})") from None
-        handlers[-1].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger("lavlive")
-    saved = logger.level, logger.propagate
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    for h in handlers:
-        logger.addHandler(h)
-    try:
-        yield path
-    finally:
-        for h in handlers:
-            logger.removeHandler(h)
-            h.close()
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
+def settings(args: argparse.Namespace) -> PlaySettings:
+    return PlaySettings(
+        inputs=tuple(args.inputs), preset=args.preset, seed=args.seed, models=model_settings(args),
+        display=display_settings(args, kiosk=args.kiosk), stage=stage_settings(args), fps=args.fps,
+        audio_device=device_name(args.audio_device), shuffle=args.shuffle, loop=args.loop, crossfade=args.crossfade,
+        kiosk=args.kiosk, log=args.log, display_latency=args.display_latency / 1000, stats=args.stats,
+        frame_log=args.frame_log)
 
 
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
-    kiosk = args.kiosk
-    playlist = load_playlist(args.inputs, crossfade=args.crossfade, loop=True if (args.loop or kiosk) else None,
-                             shuffle=True if args.shuffle else None, missing="skip" if kiosk else "error")
-    preset = load_preset(args.preset)  # a bad --preset fails now, in one line, not on stage
-    synthesis_device = resolve_device(args.device)
-    check_synthesis_options(args, synthesis_device)
-    with logging_to(args.log, kiosk) as log_path:
-        stage = open_stage(args, preset)
-        try:
-            code = _play(args, playlist, synthesis_device, log_path, stage)
-        finally:
-            stage.close()
-    if getattr(args, "from_command_line", False):
-        # Everything is closed (threads joined, audio stream and window closed); unloading torch and
-        # its libraries would take another second or two, which quitting on stage should not.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _play(args: argparse.Namespace, playlist: Playlist, synthesis_device: torch.device, log_path: Path | None,
-          stage) -> int:
-    from ..play.audio_out import AudioOutput
-    from ..play.player import Player, PlayOptions
-    from ..play.setlist import Preparer, Settings
-
-    kiosk = args.kiosk
-    log = logging.getLogger("lavlive.play")
-    if log_path:
-        log.info("logging to %s", log_path)
-    log.info("%d track%s%s; %s", len(playlist.entries), "" if len(playlist.entries) == 1 else "s",
-             ", looping" if playlist.loop else "", KEYS)
-    with serial_here() as cores:
-        device = args.audio_device
-        audio = AudioOutput(int(device) if device is not None and device.isdigit() else device)
-        window = None
-        ndi = open_ndi(args)
-        try:
-            window = open_window(args, fullscreen=kiosk, vsync=not args.no_vsync, hide_cursor=kiosk)
-            settings = Settings(preset=args.preset, model=args.model, encoder_weights=args.encoder_weights,
-                                download=args.download, device=synthesis_device, seed=args.seed,
-                                precision=args.precision, execution=args.execution)
-            preparer = Preparer(settings, audio.sample_rate, audio.channels)
-            options = PlayOptions(fps=args.fps, display_latency=args.display_latency / 1000, stats=args.stats,
-                                  frame_log=args.frame_log, kiosk=kiosk, synthesis_threads=cores, stage=stage,
-                                  ndi=ndi)
-            player = Player(playlist, window, audio, preparer, options)
-            with signals_call(player.stop):
-                code = player.run()
-        finally:
-            if ndi is not None:
-                ndi.close()
-            audio.close()
-            if window is not None:
-                window.close()
-    log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played, player.skipped)
-    return code
+    return exit_now(args, play(settings(args)))

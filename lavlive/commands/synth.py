@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from ..devices import DEVICE_CHOICES, resolve_device
+from ..devices import DEVICE_CHOICES
 from ..errors import LavliveError
-from ..generator import load_generator, seeded_z
-from ..images import contact_sheet, to_uint8
-from ..outputs import atomic_output
+from ..files import atomic_output
+from ..images import contact_sheet
+from ..pipeline.model import load_model
 from .arguments import FILE, nonempty
 from .options import MODEL_HINT
 
@@ -53,20 +51,13 @@ def run(args: argparse.Namespace) -> int:
         raise LavliveError(f"--columns {args.columns}: use 1 to 256 (or leave it out for a square-ish sheet)")
     if args.size is not None and not 1 <= args.size <= 8192:
         raise LavliveError(f"--size {args.size}: use 1 to 8192 pixels (or leave it out for the model's resolution)")
-    device = resolve_device(args.device)
-    G = load_generator(args.model, device)
-    print(f"model: {G.source.describe()}")
-    images = []
-    with torch.no_grad():
-        for chunk in torch.split(torch.tensor(args.seeds), 8):
-            z = seeded_z(chunk.tolist(), G.z_dim).to(device)
-            images.append(G(z, truncation_psi=args.truncation, noise_mode="const"))
-    frames = to_uint8(torch.cat(images))
-    sheet = contact_sheet(frames, args.columns)
+    model = load_model(args.model, args.device, warm_up=None, say=print)
+    sheet = contact_sheet(model.pictures(args.seeds, args.truncation), args.columns)
+    resolution = model.G.img_resolution
     if args.size is not None:
-        scale = args.size / G.img_resolution
+        scale = args.size / resolution
         sheet = sheet.resize((round(sheet.width * scale), round(sheet.height * scale)))
     with atomic_output(args.output, args.force) as tmp:
         sheet.save(tmp, format="PNG")
-    print(f"wrote {args.output} ({len(args.seeds)} frames, {G.img_resolution}×{G.img_resolution})")
+    print(f"wrote {args.output} ({len(args.seeds)} frames, {resolution}×{resolution})")
     return 0

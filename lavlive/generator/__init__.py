@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +11,7 @@ import torch
 
 from .checkpoints import Checkpoint, CheckpointError, read_checkpoint, sha256_of, write_safetensors
 from ..cache import cache_dir
+from ..files import AtomicFile
 from .default import CALIBRATION_SAMPLES, DEFAULT_CONFIG, DEFAULT_SEED, FINE_DECAY, default_generator
 from .network import Generator, GeneratorConfig, seeded_z
 
@@ -79,13 +79,12 @@ def _cached_default() -> Generator:
         except (CheckpointError, OSError):
             pass  # damaged or unreadable: build it again
     G = default_generator()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_generator(G, tmp)
-        os.replace(tmp, path)
+        with AtomicFile(path) as tmp:
+            save_generator(G, tmp)
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only cache only costs time
+        pass  # a read-only cache only costs time
     return G
 
 

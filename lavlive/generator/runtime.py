@@ -58,6 +58,12 @@ def check_precision(name: str, device: torch.device) -> str:
     return name
 
 
+def check_options(precision: str, execution: str, device: torch.device) -> None:
+    """Refuse, before anything starts, a precision or execution the device cannot run."""
+    check_precision(precision, device)
+    resolve_execution(execution, device)
+
+
 def describe_precision(precision: str, device: torch.device, fp16_blocks: int) -> str:
     """What the frames were computed in, for a render's sidecar."""
     if precision == "bf16":

@@ -1,7 +1,9 @@
-"""Stage control: a VJ steers the look during a set over OSC and MIDI.
+"""Stage control: a VJ steers the look during a set over OSC, MIDI and Ableton Link.
 
 `parameters` says what may change live and carries it safely from input threads to the analysis
-thread; `osc` and `midi` are the inputs (and OSC the state output). The player wires them up:
+thread; `osc` and `midi` are the inputs (and OSC the state output), `ableton` the Link session;
+`link` opens the ones a command asks for (`StageSettings.open`) as one `StageLink` and applies
+what they set to the running control paths. By hand:
 
     controls = StageControls(preset)
     osc = OscServer(controls, port=9000).start()
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .link import SWITCH_ON, StageLink, StageSettings
 from .parameters import ACTIONS, PARAMETERS, Action, Parameter, StageControls, StageError, apply, check, preset_values
 
 _LAZY = {"OscServer": "osc", "OscState": "osc", "MidiInput": "midi", "MidiMap": "midi", "MidiMapError": "midi",
@@ -32,5 +35,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ACTIONS", "PARAMETERS", "Action", "Parameter", "StageControls", "StageError", "apply", "check",
-           "preset_values", *_LAZY]
+__all__ = ["ACTIONS", "PARAMETERS", "SWITCH_ON", "Action", "Parameter", "StageControls", "StageError", "StageLink",
+           "StageSettings", "apply", "check", "preset_values", *_LAZY]

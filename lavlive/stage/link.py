@@ -22,10 +22,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LavliveError, given
-from ..lav.control import ControlPath
+from ..control import ControlPath
 from ..presets import Preset
 from .parameters import Action, StageControls, apply, preset_values
 
@@ -46,13 +47,36 @@ def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> t
     return host or default_host, number
 
 
+@dataclass(frozen=True)
+class StageSettings:
+    """What steers a show besides the keys, as the command line gives it: OSC in ([HOST:]PORT) and out, a MIDI
+    map and port, how long switches fade (`crossfade`, seconds) and where they start, Ableton Link."""
+
+    osc: str | None = None
+    osc_send: str | None = None
+    midi_map: str | None = None
+    midi_port: str | None = None
+    crossfade: float = 0.0
+    switch_on: str = "now"
+    link: bool = False
+    link_quantum: int = 4
+
+    def open(self, preset: Preset) -> StageLink:
+        """The inputs these settings ask for, feeding controls that start from `preset`."""
+        if not 0 <= self.crossfade <= 60:
+            raise LavliveError(f"--switch-fade {self.crossfade:g}: use 0 to 60 seconds")
+        return StageLink(preset, self.osc, self.osc_send, self.midi_map, self.midi_port, self.crossfade,
+                         self.switch_on, self.link, self.link_quantum)
+
+
 class StageLink:
     """Keys, OSC, MIDI and Link inputs (any or none), their controls, and what has been set through them."""
 
     def __init__(self, preset: Preset, osc: str | None = None, osc_send: str | None = None,
                  midi_map: str | None = None, midi_port: str | None = None, crossfade: float = 0.0,
                  switch_on: str = "now", link: bool = False, link_quantum: int = 4) -> None:
-        from . import MidiInput, OscServer, OscState, load_midi_map  # python-osc and mido: only once a show starts
+        from .midi import MidiInput, load_midi_map  # mido and python-osc: imported once a show starts
+        from .osc import OscServer, OscState
 
         if switch_on not in SWITCH_ON:
             raise LavliveError(f"--switch-on {given(switch_on)}: use one of {', '.join(SWITCH_ON)}")

@@ -28,7 +28,7 @@ from ..errors import LavliveError, shown
 from ..presets import RANGES, Preset, load_preset
 
 if TYPE_CHECKING:
-    from ..lav.control import ControlPath
+    from ..control import ControlPath
 
 log = logging.getLogger(__name__)
 

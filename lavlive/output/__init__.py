@@ -1,0 +1,1 @@
+"""Where a show goes out: the sound card (audio/), and the screen and NDI (display/)."""

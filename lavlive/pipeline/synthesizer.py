@@ -1,0 +1,157 @@
+"""ws → finished pictures: synthesis, scaling to the output size, and conversion to 8-bit RGB.
+
+All of it runs on the synthesis device, so on a GPU only the final uint8 frames cross to the
+host (through a pinned buffer) or stay there for the display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import LavliveError, given
+from ..generator import Generator
+from ..generator.runtime import (CudaGraphCall, check_precision, compiled, cuda_lock, describe_precision,
+                                 resolve_execution)
+from ..images import SCALE_MODES, uint8_frames
+
+
+@dataclass(frozen=True)
+class Size:
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def parse_size(text: str) -> Size:
+    """'1920x1080' → Size; both sides even, as H.264 in yuv420p needs."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise LavliveError(f"--size {given(text)}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise LavliveError(f"--size {given(text)}: width and height must be between 16 and 8192")
+    if w % 2 or h % 2:
+        raise LavliveError(f"--size {given(text)}: width and height must be even (H.264 in yuv420p)")
+    return Size(w, h)
+
+
+def fit_to(images: torch.Tensor, size: Size, mode: str) -> torch.Tensor:
+    """Scale [N, C, h, w] keeping its aspect: 'fit' shows all of it on black bars, 'fill' covers and crops."""
+    n, c, h, w = images.shape
+    if (w, h) == (size.width, size.height):
+        return images
+    pick = min if mode == "fit" else max
+    scale = pick(size.width / w, size.height / h)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    scaled = F.interpolate(images, size=(sh, sw), mode="bicubic" if scale > 1 else "bilinear",
+                           antialias=scale < 1, align_corners=False)
+    out = images.new_full((n, c, size.height, size.width), -1.0)  # black in the network's range
+    dy, dx = (size.height - sh) // 2, (size.width - sw) // 2
+    src = scaled[..., max(0, -dy):max(0, -dy) + min(sh, size.height), max(0, -dx):max(0, -dx) + min(sw, size.width)]
+    out[..., max(0, dy):max(0, dy) + src.shape[2], max(0, dx):max(0, dx) + src.shape[3]] = src
+    return out
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """How a Synthesizer draws (its keyword arguments): the output size and scaling (None: the network's
+    own), noise mode and seed, precision and execution (generator/runtime.py), and whether finished
+    frames are copied to the host (render, NDI) or stay on the device (the window)."""
+
+    size: Size | None = None
+    scale: str = "fit"
+    noise_mode: str = "const"
+    seed: int = 0
+    to_host: bool = True
+    precision: str = "auto"
+    execution: str = "auto"
+
+
+class Synthesizer:
+    """Turns batches of ws into uint8 RGB frames [N, H, W, 3] of the output size.
+
+    Noise in mode 'random' is drawn from a generator seeded by (seed, first frame index of the
+    batch), so a render is reproducible for the same batch size. `precision` and `execution` are
+    those of generator/runtime.py. A graph (CUDA) is captured per batch size and covers everything
+    from ws to the uint8 frame; a smaller batch (a render's last) is padded to a size already
+    captured or compiled rather than capturing or compiling again.
+    """
+
+    def __init__(self, G: Generator, size: Size | None = None, scale: str = "fit", noise_mode: str = "const",
+                 seed: int = 0, to_host: bool = True, precision: str = "auto", execution: str = "auto") -> None:
+        """The keyword arguments are those of `SynthesisOptions`."""
+        if scale not in SCALE_MODES:
+            raise LavliveError(f"scale mode {scale!r}: use one of {', '.join(SCALE_MODES)}")
+        self.G = G
+        self.device = next(G.parameters()).device
+        self.size = size or Size(G.img_resolution, G.img_resolution)
+        self.scale, self.noise_mode, self.seed, self.to_host = scale, noise_mode, seed, to_host
+        self.precision = check_precision(precision, self.device)
+        self.execution = resolve_execution(execution, self.device, noise_mode)
+        on_gpu = self.device.type == "cuda"
+        if on_gpu:
+            G.synthesis.channels_last = True  # tensor cores read NHWC; it costs nothing in fp32 there
+        self._pool = torch.cuda.graph_pool_handle() if self.execution == "graph" else None
+        self._compiled = compiled(self._frames) if self.execution == "compile" else None
+        self._sizes: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}  # batch size → its graph or compiled fn
+        self._pinned: torch.Tensor | None = None
+
+    def describe(self) -> str:
+        """How it draws, for the start-up line: e.g. 'float32, eager' or 'float16 (top 4 blocks), graph'."""
+        return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}"
+
+    def _frames(self, ws: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """ws on the device → contiguous uint8 frames on the device."""
+        images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision == "fp32",
+                                  generator=generator, bf16=self.precision == "bf16")
+        return uint8_frames(fit_to(images.float(), self.size, self.scale)).contiguous()
+
+    def _static(self, ws: torch.Tensor) -> torch.Tensor:
+        """Frames from a graph or compiled function made for this batch size, or for a larger one (padded)."""
+        n = len(ws)
+        fits = [b for b in self._sizes if b >= n]
+        if not fits:
+            self._sizes[n] = CudaGraphCall(self._frames, ws, self._pool) if self._pool is not None else self._compiled
+            fits = [n]
+        batch = min(fits)
+        if batch > n:
+            ws = torch.cat([ws, ws.new_zeros((batch - n, *ws.shape[1:]))])
+        return self._sizes[batch](ws)[:n]
+
+    @torch.no_grad()
+    def warm_up(self, batch: int = 1) -> None:
+        """Before the show: capture the CUDA graph, or compile on CUDA, for this batch size. On the CPU
+        compilation waits for the first frame, on the synthesis thread: inductor's CPU code keeps the
+        thread count of the thread that compiled it."""
+        if self.execution == "graph" or (self.execution == "compile" and self.device.type == "cuda"):
+            self(np.zeros((batch, self.G.num_ws, self.G.w_dim), np.float32))
+
+    @torch.no_grad()
+    def __call__(self, ws: np.ndarray, first_index: int = 0) -> np.ndarray | torch.Tensor:
+        """Frames for ws [N, num_ws, w_dim]; on CUDA they are ready (the stream synchronised) on return."""
+        if self.device.type != "cuda":
+            frames = self._draw(torch.from_numpy(ws), first_index)
+            return frames.numpy() if self.to_host else frames
+        with cuda_lock:
+            frames = self._draw(torch.from_numpy(ws).to(self.device), first_index)
+            if self.to_host:
+                if self._pinned is None or self._pinned.shape != frames.shape:
+                    self._pinned = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
+                self._pinned.copy_(frames, non_blocking=True)
+            torch.cuda.current_stream(self.device).synchronize()
+        return self._pinned.numpy().copy() if self.to_host else frames
+
+    def _draw(self, ws: torch.Tensor, first_index: int) -> torch.Tensor:
+        if self.execution == "eager":
+            generator = None
+            if self.noise_mode == "random":
+                generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + first_index)
+            return self._frames(ws, generator)
+        return self._static(ws)

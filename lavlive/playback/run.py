@@ -1,0 +1,140 @@
+"""A show from its settings: `play` (tracks and playlists) and `live` (a sound card's input) open what the
+show needs (the sound card, the display and NDI, the stage inputs, the models) and run the player."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..audio.sources import DeviceSource
+from ..devices import resolve_device, serial_here
+from ..generator.runtime import check_options
+from ..interrupts import signals_call
+from ..output.audio import AudioOutput
+from ..output.display import open_display
+from ..output.display.ndi import open_ndi
+from ..pipeline.live import LivePlan
+from ..pipeline.model import load_model
+from ..pipeline.synthesizer import SynthesisOptions
+from ..presets import Preset, load_preset
+from ..stage import StageLink
+from .live_player import LivePlayer
+from .logs import logging_to
+from .player import Player, PlayOptions
+from .playlist import Playlist, load_playlist
+from .preparer import Preparer
+from .settings import LiveSettings, PlaySettings
+
+PLAY_KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
+LIVE_KEYS = "keys: f fullscreen, s stats, r new seed, q / Esc quit"
+MAX_BACKLOG = 0.25  # seconds of live input the analysis may fall behind before it skips to the newest
+
+
+def play(settings: PlaySettings) -> int:
+    """Play until the playlist ends, the user quits or a signal comes; the exit code (128 + signal if one)."""
+    s = settings
+    playlist = load_playlist(s.inputs, crossfade=s.crossfade, loop=True if (s.loop or s.kiosk) else None,
+                             shuffle=True if s.shuffle else None, missing="skip" if s.kiosk else "error")
+    preset = load_preset(s.preset)  # a bad --preset fails now, in one line, not on stage
+    check_options(s.models.precision, s.models.execution, resolve_device(s.models.device))
+    with logging_to(s.log, s.kiosk) as log_path:
+        stage = s.stage.open(preset)
+        try:
+            return _play(s, playlist, log_path, stage)
+        finally:
+            stage.close()
+
+
+def _play(s: PlaySettings, playlist: Playlist, log_path: Path | None, stage: StageLink) -> int:
+    log = logging.getLogger("lavlive.play")
+    if log_path:
+        log.info("logging to %s", log_path)
+    log.info("%d track%s%s; %s", len(playlist.entries), "" if len(playlist.entries) == 1 else "s",
+             ", looping" if playlist.loop else "", PLAY_KEYS)
+    with serial_here() as cores:
+        audio = AudioOutput(s.audio_device)
+        display = None
+        ndi = open_ndi(s.display.ndi, s.fps)
+        try:
+            display = open_display(s.display)
+            preparer = Preparer(s.models, audio.sample_rate, audio.channels, s.preset, s.seed)
+            options = PlayOptions(fps=s.fps, display_latency=s.display_latency, stats=s.stats,
+                                  frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi)
+            player = Player(playlist, display, audio, preparer, options)
+            with signals_call(player.stop):
+                code = player.run()
+        finally:
+            if ndi is not None:
+                ndi.close()
+            audio.close()
+            if display is not None:
+                display.close()
+    log.info("stopped: %d frames shown, %d tracks played, %d skipped", player.shown, player.played, player.skipped)
+    return code
+
+
+def live(settings: LiveSettings) -> int:
+    """Show the input's pictures until the user quits, the input fails or a signal comes; the exit code."""
+    s = settings
+    preset = load_preset(s.preset)
+    preset.encoder.name = s.encoder
+    if s.seed is not None:
+        preset.modulation.seed = s.seed
+    device = resolve_device(s.models.device)
+    check_options(s.models.precision, s.models.execution, device)
+    with logging_to(None, False):
+        stage = s.stage.open(preset)
+        try:
+            with serial_here() as cores:
+                player, code = _live(s, preset, stage, cores)
+        finally:
+            stage.close()
+        logging.getLogger("lavlive.live").info("stopped: %d frames shown", player.shown)
+    return code
+
+
+def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
+    """Input blocks [c, n] mixed to the encoder's channel count."""
+    for block in source:
+        if block.shape[0] == channels:
+            yield block
+        elif channels == 1:
+            yield block.mean(axis=0, keepdims=True)
+        else:
+            yield np.repeat(block[:1], channels, axis=0)
+
+
+def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int) -> tuple[LivePlayer, int]:
+    """Open the display, the models and the input, and run the live loop until it ends."""
+    log = logging.getLogger("lavlive.live")
+    ndi = open_ndi(s.display.ndi, s.fps)
+    display = open_display(s.display)
+    try:
+        options = SynthesisOptions(noise_mode=preset.synthesis.noise_mode, to_host=False,
+                                   precision=s.models.precision, execution=s.models.execution)
+        model = load_model(s.models.model, s.models.device, options, say=print)
+        path, notice = model.control_path(preset, s.models, low_latency=True)
+        if notice:
+            print(notice)
+        rate = path.encoder.sample_rate
+        source = DeviceSource(s.input_device, rate, s.channels, block_size=int(s.block_ms / 1000 * rate),
+                              latency="low", max_backlog=MAX_BACKLOG)
+        log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
+                 s.block_ms, path.lookahead * 1000, LIVE_KEYS)
+        plan = LivePlan(_mixed(source, path.encoder.channels), path, s.fps, model.synthesizer, stage)
+        log.info("synthesis: %s on %s", model.synthesizer.describe(), model.device)
+        # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
+        player = LivePlayer(plan, source, display, stage, synthesis_threads=max(1, cores - 1),
+                            frame_log=s.frame_log, stats=s.stats, ndi=ndi)
+        try:
+            with signals_call(player.stop):
+                return player, player.run()
+        finally:
+            source.close()
+    finally:
+        display.close()
+        if ndi is not None:
+            ndi.close()
