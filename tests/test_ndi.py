@@ -33,8 +33,12 @@ def test_dissolves_and_a_new_picture_size_reach_the_receiver(tmp_path):
             out.send(a, b, 0.5, index=i, time=i / 30)  # a crossfade half way
             time.sleep(1 / 30)
         bigger = gradient(128, 160, 50)
-        for i in range(15):
-            out.send(bigger, index=15 + i)  # another model's size: the source goes on at the new size
+        out.send(bigger, index=15)  # another model's size: the source goes on at the new size, as a new sender
+        deadline = time.monotonic() + 10
+        while out.connections() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the receiver finds it again, about 1.0 s later on loopback
+        for i in range(1, 15):
+            out.send(bigger, index=15 + i)
             time.sleep(1 / 30)
         time.sleep(0.5)
     finally:
