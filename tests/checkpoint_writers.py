@@ -1,4 +1,4 @@
-"""Write a lavlive Generator in the file formats other StyleGAN2 tools produce.
+"""Write a lavlive generator in the file formats other StyleGAN tools produce.
 
 These are real files of each format (the same pickle structure, globals and torch streams), made
 from a network whose outputs we know, so each loader can be checked end to end.
@@ -84,6 +84,63 @@ def write_ada_pickle(G: Generator, path: Path, module_src: str = "# networks\n",
                          "dnnlib.util": {"EasyDict": EasyDict}}):
         g = _persistent(G, "Generator", module_src, {"z_dim": cfg.z_dim, "_init_args": (), "_init_kwargs": kwargs,
                                                      "weight_gain": np.float64(0.5)})
+        data = {"G": None, "D": None, "G_ema": g, "augment_pipe": None,
+                "training_set_kwargs": EasyDict(resolution=cfg.img_resolution)}
+        path.write_bytes(pickle.dumps(data, protocol=protocol))
+
+
+# ---------------------------------------------------------------- stylegan3-repo network pickle
+
+SG3_CLASSES = {"StyleGAN3Generator": "Generator", "MappingNetwork": "MappingNetwork",
+               "FullyConnectedLayer": "FullyConnectedLayer", "AliasFreeSynthesis": "SynthesisNetwork",
+               "FourierInput": "SynthesisInput", "AliasFreeLayer": "SynthesisLayer"}
+
+
+def _sg3_attributes(module: nn.Module) -> dict:
+    """The plain attributes a stylegan3 object keeps in its state, with the types its pickles have."""
+    if type(module).__name__ == "FourierInput":
+        return {"channels": module.channels, "size": np.array(module.size, np.int64),
+                "sampling_rate": np.float64(module.sampling_rate), "bandwidth": np.float64(module.bandwidth)}
+    if type(module).__name__ == "AliasFreeLayer":
+        p = module.plan
+        return {"is_torgb": p.is_torgb, "is_critically_sampled": p.is_critically_sampled, "use_fp16": np.bool_(p.use_fp16),
+                "in_channels": p.in_channels, "out_channels": p.out_channels,
+                "in_size": np.array(p.in_size, np.int64), "out_size": np.array(p.out_size, np.int64),
+                "in_sampling_rate": int(p.in_sampling_rate), "out_sampling_rate": int(p.out_sampling_rate),
+                "tmp_sampling_rate": int(p.tmp_sampling_rate), "in_cutoff": np.float64(p.in_cutoff),
+                "out_cutoff": np.float64(p.out_cutoff), "conv_kernel": p.conv_kernel, "up_factor": p.up_factor,
+                "up_taps": p.up_taps, "down_factor": p.down_factor, "down_taps": p.down_taps,
+                "down_radial": p.down_radial, "padding": list(p.padding), "conv_clamp": module.conv_clamp}
+    if type(module).__name__ == "AliasFreeSynthesis":
+        return {"num_ws": module.num_ws, "layer_names": list(module.layer_names)}
+    return {}
+
+
+def _sg3_persistent(module: nn.Module, module_src: str) -> Persistent:
+    params = OrderedDict((k, nn.Parameter(v.detach().clone())) for k, v in module._parameters.items())
+    buffers = OrderedDict((k, None if v is None else v.detach().clone()) for k, v in module._buffers.items())
+    subs = OrderedDict((k, _sg3_persistent(m, module_src)) for k, m in module._modules.items())
+    state = {"training": False, "_parameters": params, "_buffers": buffers, "_non_persistent_buffers_set": set(),
+             "_forward_hooks": OrderedDict(), "_modules": subs, **_sg3_attributes(module)}
+    return Persistent({"type": "class", "version": 6, "module_src": module_src,
+                       "class_name": SG3_CLASSES[type(module).__name__], "state": state})
+
+
+def write_sg3_pickle(G, path: Path, module_src: str = "class SynthesisInput(torch.nn.Module):\n    pass\n",
+                     protocol: int = 4) -> None:
+    """A StyleGAN3 generator as the stylegan3 repository's training loop pickles it (constructor keywords at
+    the top level, numpy arrays and scalars among the attributes), with placeholder module source."""
+    cfg = G.config
+    kwargs = EasyDict(z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_kwargs=EasyDict(num_layers=cfg.mapping_layers),
+                      channel_base=cfg.channel_base, channel_max=cfg.channel_max, num_fp16_res=cfg.num_fp16_res,
+                      conv_clamp=cfg.conv_clamp, c_dim=cfg.c_dim, img_resolution=cfg.img_resolution,
+                      img_channels=cfg.img_channels)
+    if cfg.use_radial_filters:
+        kwargs.update(conv_kernel=cfg.conv_kernel, use_radial_filters=True)
+    with fake_modules(**{"torch_utils.persistence": {"_reconstruct_persistent_obj": _reconstruct_persistent_obj},
+                         "dnnlib.util": {"EasyDict": EasyDict}}):
+        g = _sg3_persistent(G, module_src)
+        g.meta["state"].update({"_init_args": (), "_init_kwargs": kwargs, "z_dim": cfg.z_dim})
         data = {"G": None, "D": None, "G_ema": g, "augment_pipe": None,
                 "training_set_kwargs": EasyDict(resolution=cfg.img_resolution)}
         path.write_bytes(pickle.dumps(data, protocol=protocol))

@@ -36,6 +36,21 @@ def sg2_expected(sg2_fixture):
 
 
 @pytest.fixture(scope="session")
+def sg3_fixture() -> Path:
+    path = FIXTURES / "stylegan3" / "nvidia-sg3t-64.pkl"
+    if not path.exists():
+        pytest.fail(f"missing reference fixture {path} (set LAVLIVE_FIXTURES to the shared fixtures folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sg3_expected(sg3_fixture):
+    import numpy as np
+
+    return dict(np.load(sg3_fixture.with_name("nvidia-sg3t-64.expected.npz")))
+
+
+@pytest.fixture(scope="session")
 def small_generator():
     """A small random generator (32×32) with non-trivial biases, noise strengths and w_avg."""
     from lavlive.generator import Generator, GeneratorConfig

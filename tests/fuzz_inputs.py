@@ -88,10 +88,10 @@ def make_seeds(folder: Path) -> list[Seed]:
     import av
     import torch
     from audio_files import encode
-    from checkpoint_writers import write_ada_pickle, write_rosinality, write_tf_pickle
+    from checkpoint_writers import write_ada_pickle, write_rosinality, write_sg3_pickle, write_tf_pickle
 
     from lavlive.audio.demo import demo_track
-    from lavlive.generator import Generator, GeneratorConfig, save_generator
+    from lavlive.generator import Generator, GeneratorConfig, StyleGAN3Config, StyleGAN3Generator, save_generator
 
     seeds: list[Seed] = []
     for ext, codec, rate in AUDIO_CODECS:
@@ -117,12 +117,26 @@ def make_seeds(folder: Path) -> list[Seed]:
         write(G, folder / name)
         seeds.append(Seed(name, folder / name, "checkpoint"))
 
+    torch.manual_seed(8)
+    G3 = StyleGAN3Generator(StyleGAN3Config(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=16,
+                                            num_fp16_res=0, conv_clamp=None)).eval().requires_grad_(False)
+    with torch.no_grad():
+        for name, p in G3.named_parameters():
+            if name.endswith("bias") and "affine" not in name:
+                p.normal_(0, 0.1)
+    for name, write in {"small-sg3.pkl": write_sg3_pickle, "small-sg3.safetensors": save_generator}.items():
+        write(G3, folder / name)
+        seeds.append(Seed(name, folder / name, "checkpoint", weight=0.5))
+
     fixture = fixtures_dir() / "stylegan2" / "nvidia-sg2-64.pkl"
     if fixture.is_file():
         seeds.append(Seed(fixture.name, fixture, "checkpoint", weight=0.035 / 0.0965))
         npz = fixture.with_name("nvidia-sg2-64.expected.npz")
         if npz.is_file():
             seeds.append(Seed(npz.name, npz, "checkpoint", expect="clean", weight=0.007 / 0.0965))
+    fixture3 = fixtures_dir() / "stylegan3" / "nvidia-sg3t-64.pkl"  # 13 MB and a 64 px picture: fewer cases
+    if fixture3.is_file():
+        seeds.append(Seed(fixture3.name, fixture3, "checkpoint", weight=0.2))
 
     from lavlive.audio.encodec_models import build_seanet, encoder_info
 

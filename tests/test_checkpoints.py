@@ -101,7 +101,7 @@ def test_shapes_are_validated(small_generator, tmp_path):
         read_checkpoint(path)
 
 
-def test_stylegan3_pickles_are_recognised_and_refused(small_generator, tmp_path):
+def test_a_pickle_naming_stylegan3_classes_but_holding_other_layers_is_refused(small_generator, tmp_path):
     path = tmp_path / "sg3.pkl"
     write_ada_pickle(small_generator, path, module_src="class SynthesisInput(torch.nn.Module):\n    pass\n")
     with pytest.raises(CheckpointError, match="StyleGAN3"):

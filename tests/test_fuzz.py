@@ -207,7 +207,7 @@ def test_a_huge_memo_index_allocates_nothing(tmp_path):
     path = _pickle_file(tmp_path, data)
     with pytest.raises(CheckpointError) as e:
         load_generator(path)
-    assert "not a StyleGAN2 network pickle" in check_clean(e, path)
+    assert "not a StyleGAN network pickle" in check_clean(e, path)
 
 
 def test_opcodes_on_the_wrong_data_are_a_clean_error(tmp_path):
@@ -252,3 +252,45 @@ def test_a_checkpoint_with_damaged_weights_is_refused(tmp_path, value, says):
         G.synthesis.b8.conv0.weight[0, 0, 0, 0] = 484.0  # the largest weight of the reference fixture loads
     save_generator(G, path)
     assert load_generator(path).synthesis.b8.conv0.weight[0, 0, 0, 0] == 484.0
+
+
+def test_a_stylegan3_file_whose_layer_magnitude_is_zero_is_refused(tmp_path):
+    """Found by the fuzz pass: zeroed bytes gave a layer's magnitude_ema 0, its input ×inf, and NaN frames."""
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    G = StyleGAN3Generator(StyleGAN3Config(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=16,
+                                           num_fp16_res=0, conv_clamp=None)).eval()
+    name = G.synthesis.layer_names[3]
+    with torch.no_grad():
+        getattr(G.synthesis, name).magnitude_ema.zero_()
+    path = tmp_path / "g.safetensors"
+    save_generator(G, path)
+    with pytest.raises(CheckpointError) as e:
+        load_generator(path)
+    assert f"tensor 'synthesis.{name}.magnitude_ema' is 0, not a positive magnitude" in check_clean(e, path)
+
+
+def test_a_stylegan3_input_whose_rotation_is_zeroed_draws_a_finite_picture():
+    """Found by the fuzz pass: a zeroed input affine made its rotation 0 / 0."""
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    G = StyleGAN3Generator(StyleGAN3Config(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=16,
+                                           num_fp16_res=0, conv_clamp=None)).eval()
+    with torch.no_grad():
+        G.synthesis.input.affine.bias.zero_()
+        assert torch.isfinite(G(torch.randn(1, 32))).all()
+
+
+def test_encodec_weights_with_a_zeroed_output_channel_are_refused(tmp_path):
+    """Found by the fuzz pass (seed 2): weight normalisation divided a zeroed channel by its zero length."""
+    from lavlive.audio.encodec_models import build_seanet, encoder_info, resolve_seanet
+    from lavlive.errors import LavliveError
+
+    seanet = build_seanet(encoder_info("24khz").spec)
+    sd = {f"encoder.{k}": v for k, v in seanet.state_dict().items()}
+    sd["encoder.model.0.conv.conv.weight_v"][3].zero_()
+    path = tmp_path / "enc.th"
+    torch.save(sd, path)
+    with pytest.raises(LavliveError) as e:
+        resolve_seanet("24khz", path)
+    assert "tensor 'model.0.conv.conv.weight_v' has an output channel of zeros" in check_clean(e, path)

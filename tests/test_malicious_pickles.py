@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 import torch
-from checkpoint_writers import SIDE_EFFECT_SRC, write_ada_pickle
+from checkpoint_writers import SIDE_EFFECT_SRC, write_ada_pickle, write_sg3_pickle
 
 from lavlive import load_generator
 from lavlive.generator import CheckpointError
@@ -76,6 +76,50 @@ def test_embedded_module_source_is_never_executed(small_generator, tmp_path):
     G = load_generator(path)  # ...but loading the network never executes it
     assert not marker.exists()
     assert G.img_resolution == small_generator.img_resolution
+
+
+def test_a_stylegan3_network_pickle_never_runs_its_module_source(tmp_path):
+    """A real StyleGAN3 file carries its classes' source too (stylegan3's networks_stylegan3.py): kept as text."""
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    marker = tmp_path / "pwned"
+    src = "class SynthesisInput(torch.nn.Module):\n    pass\n" + SIDE_EFFECT_SRC.format(marker=str(marker))
+    G3 = StyleGAN3Generator(StyleGAN3Config(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=16,
+                                            num_fp16_res=0, conv_clamp=None)).eval()
+    path = tmp_path / "sg3.pkl"
+    write_sg3_pickle(G3, path, module_src=src)
+    G = load_generator(path)
+    assert not marker.exists()
+    assert type(G).__name__ == "StyleGAN3Generator" and G.num_ws == 16
+
+
+@pytest.mark.parametrize("name", ["posix.system", "builtins.eval"])
+def test_a_stylegan3_shaped_pickle_with_a_dangerous_global_is_refused(tmp_path, name):
+    """The payload sits where a StyleGAN3 layer's attribute would be (its padding list)."""
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    marker = tmp_path / "pwned"
+    G3 = StyleGAN3Generator(StyleGAN3Config(z_dim=32, w_dim=32, img_resolution=16, channel_base=512, channel_max=16,
+                                            num_fp16_res=0, conv_clamp=None)).eval()
+
+    class Payload:
+        def __reduce__(self):
+            module, func = name.split(".")
+            return (getattr(__import__(module), func), (f"touch {marker}" if func == "system" else touch(marker),))
+
+    import checkpoint_writers as writers
+
+    path = tmp_path / "sg3.pkl"
+    with writers.fake_modules(**{"torch_utils.persistence": {"_reconstruct_persistent_obj":
+                                                              writers._reconstruct_persistent_obj},
+                                 "dnnlib.util": {"EasyDict": writers.EasyDict}}):
+        g = writers._sg3_persistent(G3, "# networks\n")
+        layer = g.meta["state"]["_modules"]["synthesis"].meta["state"]["_modules"]["L0_36_16"].meta["state"]
+        layer["padding"] = Payload()
+        path.write_bytes(pickle.dumps({"G_ema": g}, protocol=4))
+    with pytest.raises(CheckpointError, match=f"refused global '{name}'"):
+        load_generator(path)
+    assert not marker.exists()
 
 
 def test_rosinality_file_with_code_is_refused(tmp_path):

@@ -295,6 +295,12 @@ def fill_seanet(seanet: torch.nn.Module, state: Mapping[str, Tensor], source: Pa
     if damaged is not None:
         raise LavliveError(f"EnCodec weights {source}: tensor '{damaged}' holds non-finite values (NaN or inf); "
                            "the file is corrupt, fetch it again")
+    # Weight normalisation divides each output channel's direction by its length: a zero one gives NaN.
+    flat = next((k for k in own if k.endswith("weight_v") and
+                 not bool(state[k].flatten(1).abs().amax(dim=1).gt(0).all())), None)
+    if flat is not None:
+        raise LavliveError(f"EnCodec weights {source}: tensor '{flat}' has an output channel of zeros (a weight "
+                           "normalised to nothing); the file is corrupt, fetch it again")
     seanet.load_state_dict({k: state[k] for k in own}, strict=True)
 
 

@@ -16,8 +16,9 @@ from .arguments import nonempty
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="inspect and convert StyleGAN2 checkpoints",
-                       description="Inspect StyleGAN2 checkpoints and convert them to lavlive's .safetensors format.")
+    p = sub.add_parser("models", help="inspect and convert StyleGAN2 and StyleGAN3 checkpoints",
+                       description="Inspect StyleGAN2 and StyleGAN3 checkpoints and convert them to lavlive's "
+                                   ".safetensors format.")
     msub = p.add_subparsers(dest="models_command", metavar="{info,convert}", required=True)
     info = msub.add_parser("info", help="print resolution, num_ws, channels, fp16 settings and sha256",
                            description="Read a checkpoint safely and describe the generator inside.")
@@ -39,15 +40,22 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    channels = ", ".join(f"{r}:{c}" for r, c in info["channels"].items())
-    fp16 = (f"{info['num_fp16_res']} resolutions ({', '.join(map(str, info['fp16_resolutions']))})"
-            if info["num_fp16_res"] else "none")
+    if "layers" in info:  # StyleGAN3: sizes and channels per layer
+        layers = ", ".join(f"{v['size']}:{v['channels']}" for v in info["layers"].values())
+        fp16 = (f"{len(info['fp16_layers'])} layers ({info['fp16_layers'][0]} … {info['fp16_layers'][-1]})"
+                if info["fp16_layers"] else "none")
+        shape = f"layers         {len(info['layers'])} (size:channels {layers})"
+    else:
+        layers = ", ".join(f"{r}:{c}" for r, c in info["channels"].items())
+        fp16 = (f"{info['num_fp16_res']} resolutions ({', '.join(map(str, info['fp16_resolutions']))})"
+                if info["num_fp16_res"] else "none")
+        shape = f"channels       {layers}"
     # No clamp is a setting of its own (activations left unbounded), said in words rather than as None.
     clamp = "none (activations are not clamped)" if info["conv_clamp"] is None else f"±{info['conv_clamp']:g}"
-    print(f"path           {info['path']}\nformat         {info['format']}\n"
+    print(f"path           {info['path']}\nformat         {info['format']}\nfamily         {info['family']}\n"
           f"resolution     {info['resolution']}×{info['resolution']}\nnum_ws         {info['num_ws']}\n"
           f"z_dim / w_dim  {info['z_dim']} / {info['w_dim']}\nclasses        {info['c_dim']}\n"
-          f"mapping depth  {info['mapping_layers']}\nchannels       {channels}\n"
+          f"mapping depth  {info['mapping_layers']}\n{shape}\n"
           f"fp16           {fp16}\nconv_clamp     {clamp}\n"
           f"parameters     {info['parameters']:,}\nsha256         {info['sha256']}")
     return 0

@@ -1,4 +1,13 @@
-"""StyleGAN2: the network, its safe checkpoint loaders, and the embedded default."""
+"""The generators: StyleGAN2 and StyleGAN3 networks, their safe checkpoint loaders, and the embedded default.
+
+    network     StyleGAN2 (configs E/F), from the paper's maths
+    stylegan3   StyleGAN3 (configs T/R), from the paper's maths
+    families    the families by config: build, validate, read a file's header
+    checkpoints every common checkpoint format → (config, state dict); lavlive's .safetensors
+    safe_pickle a pickle reader that never runs code
+    default     the embedded seeded random StyleGAN2
+    runtime     how synthesis runs on a device: precision, CUDA graphs, torch.compile
+"""
 
 from __future__ import annotations
 
@@ -13,12 +22,15 @@ from .checkpoints import Checkpoint, CheckpointError, read_checkpoint, sha256_of
 from ..cache import cache_dir
 from ..files import AtomicFile
 from .default import CALIBRATION_SAMPLES, DEFAULT_CONFIG, DEFAULT_SEED, FINE_DECAY, default_generator
+from .families import FAMILY_NAMES, NetworkConfig, build_network
 from .network import Generator, GeneratorConfig, seeded_z
+from .stylegan3 import StyleGAN3Config, StyleGAN3Generator
 
 W_AVG_SAMPLES = 10_000
 
-__all__ = ["Generator", "GeneratorConfig", "ModelSource", "build_generator", "load_generator", "save_generator", "sha256_of",
-           "default_generator", "seeded_z", "CheckpointError", "read_checkpoint"]
+__all__ = ["CheckpointError", "FAMILY_NAMES", "Generator", "GeneratorConfig", "ModelSource", "NetworkConfig",
+           "StyleGAN3Config", "StyleGAN3Generator", "build_generator", "default_generator", "load_generator",
+           "read_checkpoint", "save_generator", "seeded_z", "sha256_of"]
 
 
 @dataclass
@@ -38,8 +50,8 @@ class ModelSource:
         return f"{self.path} ({self.format})"
 
 
-def build_generator(ckpt: Checkpoint) -> Generator:
-    G = Generator(ckpt.config)
+def build_generator(ckpt: Checkpoint) -> Generator | StyleGAN3Generator:
+    G = build_network(ckpt.config)
     G.load_state_dict(ckpt.state_dict)
     if not ckpt.has_w_avg:
         G.mapping.w_avg.copy_(estimate_w_avg(G))

@@ -1,9 +1,10 @@
-"""Read StyleGAN2 checkpoints of every common format into (config, state dict) in our layout.
+"""Read generator checkpoints of every common format into (config, state dict) in our layout.
 
-Formats: stylegan2-ada-pytorch / stylegan3-repo network pickles, original TensorFlow StyleGAN2
-pickles, rosinality stylegan2-pytorch `.pt`, and lavlive's own `.safetensors` (config as JSON in
-the header). Pickles go through `safe_pickle` and torch files through weights-only loading, so no
-file can run code. Every shape is checked against the network the config describes.
+Formats: stylegan2-ada-pytorch and stylegan3-repo network pickles (StyleGAN2, and StyleGAN3 configs
+T and R), original TensorFlow StyleGAN2 pickles, rosinality stylegan2-pytorch `.pt`, and lavlive's
+own `.safetensors` (family and config as JSON in the header). Pickles go through `safe_pickle` and
+torch files through weights-only loading, so no file can run code. Every shape is checked against
+the network the config describes.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ import torch
 from torch import Tensor
 
 from ..errors import LavliveError, shown
-from .network import GeneratorConfig, expected_shapes, fir_kernel
+from .families import FAMILY_NAMES, NetworkConfig, config_from_dict, expected_shapes
+from .network import GeneratorConfig, fir_kernel
 from .safe_pickle import PersistentObject, TFNetwork, UnsafePickleError, safe_load
+from .stylegan3 import StyleGAN3Config, layer_plans
 
-FORMAT_TAG = "lavlive-stylegan2"
-BUFFERS = ("noise_const", "resample_filter", "w_avg")
+FORMAT_TAGS = {"lavlive-stylegan2": "stylegan2", "lavlive-stylegan3": "stylegan3"}  # lavlive's own files, by family
+BUFFERS = ("noise_const", "resample_filter", "w_avg", "magnitude_ema", "up_filter", "down_filter", "transform",
+           "freqs", "phases")
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 # No trained StyleGAN2 stores a weight near this (the reference fixture's largest is 484, the mapping's
 # weights scaled by 1/lr_multiplier); beyond it lies a float whose exponent bits were damaged.
@@ -41,7 +45,7 @@ class CheckpointError(LavliveError):
 
 @dataclass
 class Checkpoint:
-    config: GeneratorConfig
+    config: NetworkConfig
     state_dict: dict[str, Tensor]
     format: str
     has_w_avg: bool = True
@@ -79,7 +83,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
             with open(path, "rb") as f:
                 ckpt = _read_pickle(safe_load(f), fail)
         else:
-            raise fail("is not a StyleGAN2 checkpoint (unrecognised content)",
+            raise fail("is not a StyleGAN checkpoint (unrecognised content)",
                        "use a .pkl, .pt or .safetensors generator file")
         validate(ckpt.config, ckpt.state_dict, fail)
     except CheckpointError:
@@ -103,16 +107,17 @@ def _failer(path: Path):
     return fail
 
 
-def validate(cfg: GeneratorConfig, sd: dict[str, Tensor], fail) -> None:
+def validate(cfg: NetworkConfig, sd: dict[str, Tensor], fail) -> None:
     expected = expected_shapes(cfg)
     missing = sorted(set(expected) - set(sd))
     extra = sorted(set(sd) - set(expected))
+    family = FAMILY_NAMES[cfg.family]
     if missing:
         raise fail(f"lacks tensor '{missing[0]}' ({len(missing)} missing) for a "
-                   f"{cfg.img_resolution}px StyleGAN2", "the file is not a complete StyleGAN2 generator")
+                   f"{cfg.img_resolution}px {family}", f"the file is not a complete {family} generator")
     if extra:
         raise fail(f"has unexpected tensor '{extra[0]}' ({len(extra)} extra)",
-                   "the file is not a StyleGAN2 generator of a supported architecture")
+                   f"the file is not a {family} generator of a supported architecture")
     for name, shape in expected.items():
         if tuple(sd[name].shape) != shape:
             raise fail(f"tensor '{name}' has shape {list(sd[name].shape)}, expected {list(shape)}",
@@ -124,6 +129,9 @@ def validate(cfg: GeneratorConfig, sd: dict[str, Tensor], fail) -> None:
             raise fail(f"tensor '{name}' holds non-finite values (NaN or inf)", "the file is corrupt; fetch it again")
         if largest > MAX_WEIGHT:
             raise fail(f"tensor '{name}' holds a value of {largest:.3g}, far beyond any trained weight",
+                       "the file is corrupt; fetch it again")
+        if name.endswith("magnitude_ema") and not float(sd[name].min()) > 0:  # a mean square: its input is ÷ its root
+            raise fail(f"tensor '{name}' is {float(sd[name].min()):g}, not a positive magnitude",
                        "the file is corrupt; fetch it again")
 
 
@@ -137,7 +145,7 @@ def _looks_like_safetensors(path: Path, head: bytes) -> bool:
 def _read_safetensors(path: Path) -> Checkpoint:
     with safetensors.safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
-        if meta.get("format") != FORMAT_TAG or "config" not in meta:
+        if meta.get("format") not in FORMAT_TAGS or "config" not in meta:
             raise _failer(path)("is a .safetensors file without a lavlive generator config",
                                 "convert the original checkpoint with 'lavlive models convert'")
         sd = {k: f.get_tensor(k) for k in f.keys()}
@@ -149,14 +157,15 @@ def _read_safetensors(path: Path) -> Checkpoint:
     if not isinstance(raw, dict):
         raise fail("has a generator config that is not a JSON object", "the file is corrupt; convert it again")
     try:
-        cfg = GeneratorConfig.from_dict(raw)
-    except ValueError as e:
+        cfg = config_from_dict(FORMAT_TAGS[meta["format"]], raw)
+    except (ValueError, TypeError) as e:
         raise fail(f"has an unusable generator config ({e})", "the file is corrupt; convert it again") from None
     return Checkpoint(cfg, sd, "lavlive-safetensors")
 
 
-def write_safetensors(cfg: GeneratorConfig, sd: dict[str, Tensor], path: Path, extra: dict[str, str]) -> None:
-    meta = {"format": FORMAT_TAG, "config": json.dumps(cfg.to_dict()), **extra}
+def write_safetensors(cfg: NetworkConfig, sd: dict[str, Tensor], path: Path, extra: dict[str, str]) -> None:
+    tag = next(tag for tag, family in FORMAT_TAGS.items() if family == cfg.family)
+    meta = {"format": tag, "config": json.dumps(cfg.to_dict()), **extra}
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in sd.items()}
     safetensors.torch.save_file(tensors, str(path), metadata=meta)
 
@@ -171,7 +180,7 @@ def _read_pickle(data: Any, fail) -> Checkpoint:
         return _from_tf(data[-1], fail)  # (G, D, Gs): Gs is the moving average
     if isinstance(data, TFNetwork):
         return _from_tf(data, fail)
-    raise fail("is a pickle but not a StyleGAN2 network pickle (no G_ema)",
+    raise fail("is a pickle but not a StyleGAN network pickle (no G_ema)",
                "use a network pickle from stylegan2-ada-pytorch, stylegan3 or the TF StyleGAN2")
 
 
@@ -197,8 +206,7 @@ def _from_ada(g: PersistentObject, fail) -> Checkpoint:
     if isinstance(synthesis, PersistentObject) and (
         "input" in (synthesis.state.get("_modules") or {}) or "class SynthesisInput" in synthesis.module_src
     ):
-        raise fail("is a StyleGAN3 (config T/R) network, which lavlive does not support yet",
-                   "use a StyleGAN2 network (stylegan3 repo --cfg=stylegan2 works)")
+        return _from_stylegan3(g, synthesis, fail)
     if g.class_name != "Generator" or not isinstance(synthesis, PersistentObject):
         what = f"a '{g.class_name}'" if g.class_name else "an object without a class name"
         raise fail(f"G_ema is {what}, not a StyleGAN2 generator", "use a StyleGAN2 network pickle")
@@ -226,6 +234,66 @@ def _from_ada(g: PersistentObject, fail) -> Checkpoint:
     return Checkpoint(cfg, sd, "stylegan2-ada-pickle")
 
 
+def _from_stylegan3(g: PersistentObject, synthesis: PersistentObject, fail) -> Checkpoint:
+    """A stylegan3-repo network pickle, config T or R: the config from the constructor's keywords (stylegan3 takes
+    the synthesis ones at the top level; the repository's defaults where a file lacks one), checked against the
+    layers the file holds."""
+    if g.class_name != "Generator":
+        what = f"a '{g.class_name}'" if g.class_name else "an object without a class name"
+        raise fail(f"G_ema is {what}, not a StyleGAN3 generator", "use a StyleGAN3 network pickle")
+    kw = dict(g.state.get("_init_kwargs") or {})
+    mk = dict(kw.get("mapping_kwargs") or {})
+    sk = {**kw, **dict(kw.get("synthesis_kwargs") or {})}
+    d = StyleGAN3Config()
+    try:
+        cfg = StyleGAN3Config(
+            z_dim=_setting(kw, "z_dim", int), c_dim=_setting(kw, "c_dim", int, 0), w_dim=_setting(kw, "w_dim", int),
+            img_resolution=_setting(kw, "img_resolution", int), img_channels=_setting(kw, "img_channels", int),
+            mapping_layers=_setting(mk, "num_layers", int, d.mapping_layers),
+            mapping_lr_multiplier=_setting(mk, "lr_multiplier", float, d.mapping_lr_multiplier),
+            **{name: _setting(sk, name, kind, getattr(d, name)) for name, kind in (
+                ("channel_base", int), ("channel_max", int), ("num_layers", int), ("num_critical", int),
+                ("first_cutoff", float), ("first_stopband", float), ("last_stopband_rel", float),
+                ("margin_size", int), ("output_scale", float), ("conv_kernel", int), ("filter_size", int),
+                ("lrelu_upsampling", int), ("use_radial_filters", _flag), ("num_fp16_res", int))},
+            conv_clamp=None if "conv_clamp" in sk and sk["conv_clamp"] is None
+            else _setting(sk, "conv_clamp", float, d.conv_clamp))
+    except ValueError as e:
+        raise fail(f"has an unusable StyleGAN3 config ({e})", "the file is corrupt or of an unsupported kind") from None
+    _check_layers(cfg, synthesis, fail)
+    return Checkpoint(cfg, _flatten_persistent(g, "", fail), "stylegan3-pickle")
+
+
+def _check_layers(cfg: StyleGAN3Config, synthesis: PersistentObject, fail) -> None:
+    """The layers the file holds are the ones the config gives (names, sizes, rates, filters, padding): a file
+    made by a variant of the code, with layers lavlive would lay out otherwise, is refused, not misdrawn."""
+    layers = synthesis.state.get("_modules") or {}
+    plans = layer_plans(cfg)
+    names = [name for name in layers if name != "input"]
+    if names != [p.name for p in plans]:
+        raise fail(f"has the StyleGAN3 layers {shown(', '.join(names))}, not the {len(plans)} its config gives",
+                   "the file is of a StyleGAN3 variant lavlive does not know")
+    for plan in plans:
+        state = layers[plan.name].state if isinstance(layers[plan.name], PersistentObject) else {}
+        stored = {key: state[key] for key in ("up_factor", "down_factor", "up_taps", "down_taps", "padding",
+                                               "conv_kernel", "is_torgb") if key in state}
+        mine = {key: getattr(plan, key) for key in stored}
+        try:
+            same = {k: int(v) if k != "padding" else tuple(int(x) for x in v) for k, v in stored.items()} == \
+                {k: v if k != "padding" else tuple(v) for k, v in mine.items()}
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise fail(f"has a StyleGAN3 layer {plan.name} laid out otherwise than its config gives",
+                       "the file is of a StyleGAN3 variant lavlive does not know")
+
+
+def _flag(v: Any) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise ValueError("not a bool")
+
+
 _REQUIRED = object()
 
 
@@ -238,7 +306,7 @@ def _setting(d: dict[str, Any], key: str, cast: Any, default: Any = _REQUIRED) -
     try:
         return cast(d[key])
     except (TypeError, ValueError, OverflowError):
-        kind = "a number" if cast in (int, float) else "a list of taps"
+        kind = "a number" if cast in (int, float) else "true or false" if cast is _flag else "a list of taps"
         raise ValueError(f"{key} is {shown(d[key])}, not {kind}") from None
 
 
@@ -422,19 +490,29 @@ def _with_filters(cfg: GeneratorConfig, sd: dict[str, Tensor]) -> dict[str, Tens
 
 
 def describe(ckpt: Checkpoint) -> dict[str, Any]:
+    """What `lavlive models info` says of a checkpoint: its family and config, shapes and fp16 settings."""
     cfg = ckpt.config
-    return {
+    info = {
         "format": ckpt.format,
+        "family": FAMILY_NAMES[cfg.family],
         "resolution": cfg.img_resolution,
         "num_ws": cfg.num_ws,
         "z_dim": cfg.z_dim,
         "w_dim": cfg.w_dim,
         "c_dim": cfg.c_dim,
         "mapping_layers": cfg.mapping_layers,
-        "channels": {r: cfg.channels(r) for r in cfg.block_resolutions},
         "num_fp16_res": cfg.num_fp16_res,
-        "fp16_resolutions": [r for r in cfg.block_resolutions if r >= cfg.fp16_resolution] if cfg.num_fp16_res else [],
         "conv_clamp": cfg.conv_clamp,
         "parameters": sum(v.numel() for k, v in ckpt.state_dict.items() if not k.endswith(BUFFERS)),
     }
+    if isinstance(cfg, StyleGAN3Config):
+        plans = layer_plans(cfg)
+        info["family"] += f" (config {'R' if cfg.use_radial_filters else 'T'})"
+        info["layers"] = {p.name: {"size": p.out_size[0], "channels": p.out_channels} for p in plans}
+        info["fp16_layers"] = [p.name for p in plans if p.use_fp16] if cfg.num_fp16_res else []
+    else:
+        info["channels"] = {r: cfg.channels(r) for r in cfg.block_resolutions}
+        info["fp16_resolutions"] = \
+            [r for r in cfg.block_resolutions if r >= cfg.fp16_resolution] if cfg.num_fp16_res else []
+    return info
 

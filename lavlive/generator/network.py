@@ -52,6 +52,8 @@ class GeneratorConfig:
     conv_clamp: float | None = None
     resample_filter: tuple[int, ...] = (1, 3, 3, 1)
 
+    family = "stylegan2"
+
     def __post_init__(self) -> None:
         limits = {"z_dim": (1, 8192), "w_dim": (1, 8192), "c_dim": (0, 100_000), "img_channels": (1, 4),
                   "img_resolution": (4, MAX_RESOLUTION), "mapping_layers": (1, 32), "channel_base": (1, 1 << 24),
@@ -425,14 +427,17 @@ class SynthesisNetwork(nn.Module):
 
 
 class Generator(nn.Module):
-    """z → image. `G.mapping` and `G.synthesis` are usable on their own, as in the reference."""
+    """z → image. `G.mapping` and `G.synthesis` are usable on their own, as in the reference. A family with another
+    synthesis network and the same mapping (StyleGAN3) names its own `synthesis_network`."""
+
+    synthesis_network: type[nn.Module] = SynthesisNetwork
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
         self.config = cfg
         self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
         self.img_resolution, self.img_channels, self.num_ws = cfg.img_resolution, cfg.img_channels, cfg.num_ws
-        self.synthesis = SynthesisNetwork(cfg)
+        self.synthesis = self.synthesis_network(cfg)
         self.mapping = MappingNetwork(cfg)
 
     def forward(self, z: Tensor, c: Tensor | None = None, truncation_psi: float = 1.0,
@@ -440,12 +445,6 @@ class Generator(nn.Module):
                 force_fp32: bool = False) -> Tensor:
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, force_fp32=force_fp32)
-
-
-def expected_shapes(cfg: GeneratorConfig) -> dict[str, tuple[int, ...]]:
-    """Name → shape of every tensor in the state dict, to validate checkpoints before loading."""
-    with torch.device("meta"):
-        return {k: tuple(v.shape) for k, v in Generator(cfg).state_dict().items()}
 
 
 def seeded_z(seeds: list[int] | np.ndarray, z_dim: int) -> Tensor:
