@@ -57,11 +57,8 @@ def _render_args(music: Path, model: Path, out: Path, *extra: str) -> list[str]:
     return ["render", str(music), "-o", str(out), "--model", str(model), "--crf", "0", "--threads", str(THREADS), *extra]
 
 
-@pytest.fixture(scope="module")
-def reference(inputs, tmp_path_factory):
-    """The single-process render: its video and the hash of every frame handed to the encoder."""
-    music, model = inputs
-    out = tmp_path_factory.mktemp("single") / "single.mp4"
+def _single_render(music: Path, model: Path, out: Path) -> list[str]:
+    """Render in this process; the hash of every frame handed to the encoder."""
     hashes: list[str] = []
     write = video.VideoWriter.write
 
@@ -74,7 +71,15 @@ def reference(inputs, tmp_path_factory):
         assert main(_render_args(music, model, out)) == 0
     finally:
         video.VideoWriter.write = write
-    return out, hashes
+    return hashes
+
+
+@pytest.fixture(scope="module")
+def reference(inputs, tmp_path_factory):
+    """The single-process render: its video and the hash of every frame handed to the encoder."""
+    music, model = inputs
+    out = tmp_path_factory.mktemp("single") / "single.mp4"
+    return out, _single_render(music, model, out)
 
 
 def _segment_hashes(out: Path) -> list[str]:
@@ -121,6 +126,23 @@ def test_segments_equal_the_single_process_render(cluster, inputs, reference, tm
     nodes = {json.loads(f.read_text())["node"] for f in out.with_name(out.name + ".segments").glob("*.json")
              if f.name != "job.json"}
     assert len(nodes) == 2, "both nodes rendered segments"
+
+
+def test_a_stylegan3_network_renders_in_segments_as_in_one_process(cluster, inputs, tmp_path):
+    from checkpoint_writers import write_sg3_pickle
+
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    music, _ = inputs
+    torch.manual_seed(3)
+    model = tmp_path / "sg3.pkl"
+    write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                        channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(), model)
+    hashes = _single_render(music, model, tmp_path / "single.mp4")
+    out = tmp_path / "joined.mp4"
+    assert main(_render_args(music, model, out, "--segments", "2", "--cluster", cluster, "--keep-segments")) == 0
+    assert _segment_hashes(out) == hashes and len(hashes) == FRAMES  # the same frames, to the bit
+    assert json.loads(out.with_name(out.name + ".json").read_text())["model"]["family"] == "stylegan3"
 
 
 def test_without_keep_segments_the_work_folder_goes(cluster, inputs, tmp_path):

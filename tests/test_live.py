@@ -14,11 +14,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
+from checkpoint_writers import write_sg3_pickle
 from pythonosc.udp_client import SimpleUDPClient
 
 from lavlive.audio.demo import write_wav
-from lavlive.generator import Generator, GeneratorConfig, save_generator
+from lavlive.generator import Generator, GeneratorConfig, StyleGAN3Config, StyleGAN3Generator, save_generator
 
 
 def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
@@ -88,13 +90,22 @@ def click_track(seconds: float, times: np.ndarray, rate: int) -> np.ndarray:
     return np.repeat(audio[None], 2, axis=0).astype(np.float32)
 
 
-def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path):
+@pytest.mark.parametrize("second", ["second.pt", "second.pkl"], ids=["to-stylegan2", "to-stylegan3"])
+def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path, second):
     """/lavlive/model loads another network in the background while the first plays on, then the window
-    dissolves to it; a missing file is refused with a log line and changes nothing."""
-    for name, resolution, seed in (("first.pt", 64, 1), ("second.pt", 32, 2)):
-        torch.manual_seed(seed)
-        save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=resolution, channel_base=1024,
-                                                 channel_max=64, mapping_layers=2)).eval(), tmp_path / name)
+    dissolves to it (a StyleGAN2 or a StyleGAN3 one); a missing file is refused with a log line and changes
+    nothing."""
+    torch.manual_seed(1)
+    save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=64, channel_base=1024,
+                                             channel_max=64, mapping_layers=2)).eval(), tmp_path / "first.pt")
+    torch.manual_seed(2)
+    if second.endswith(".pt"):
+        save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                 channel_max=64, mapping_layers=2)).eval(), tmp_path / second)
+    else:
+        write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                            channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(),
+                         tmp_path / second)
     write_wav(tmp_path / "clicks.wav", click_track(8.0, 0.5 * np.arange(1, 16), 44100), 44100)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -106,13 +117,13 @@ def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path
         time.sleep(2.0)
         osc = SimpleUDPClient("127.0.0.1", port)
         osc.send_message("/lavlive/model", str(tmp_path / "missing.pt"))
-        osc.send_message("/lavlive/model", str(tmp_path / "second.pt"))
+        osc.send_message("/lavlive/model", str(tmp_path / second))
         player.wait(timeout=60)
     finally:
         live.send_signal(signal.SIGTERM)
         out, _ = live.communicate(timeout=30)
     assert live.returncode == 128 + signal.SIGTERM, out
-    assert "missing.pt': no such file" in out and "second.pt" in out and "dissolving over 1.0 s" in out, out
+    assert "missing.pt': no such file" in out and second in out and "dissolving over 1.0 s" in out, out
 
     data = np.genfromtxt(log_path, delimiter=",", names=True)
     dissolve = data["dissolve"]

@@ -219,6 +219,23 @@ def test_every_shown_frame_goes_out_over_ndi_as_the_window_shows_it(xvfb, pulse,
     assert sum(b >= a for a, b in zip(order, order[1:])) >= 0.9 * (len(order) - 1), "in the order shown"
 
 
+def test_a_stylegan3_network_plays_in_the_window_moving_with_the_music(xvfb, pulse, media, tmp_path):
+    from checkpoint_writers import write_sg3_pickle
+
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    torch.manual_seed(5)
+    G = StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024, channel_max=32,
+                                           num_fp16_res=0, conv_clamp=None)).eval()
+    model = tmp_path / "sg3.pkl"
+    write_sg3_pickle(G, model)
+    _, code, shown, _ = run_player([media / "beat0.wav", media / "beat1.wav"], model)
+    assert code == 0 and len(shown) >= 20, len(shown)  # of 120 frames in 4 s, on two cores (about 40 seen here)
+    screens = np.stack([screen for _, _, screen in shown]).astype(np.float32)
+    change = np.abs(np.diff(screens, axis=0)).mean()
+    assert screens.shape[1:] == (64, 64, 3) and change > 0.5, change
+
+
 @pytest.mark.parametrize("quit_by", ["q", "escape", "close the window"])
 def test_quitting_by_key_or_window_ends_cleanly_within_a_second(xvfb, pulse, media, quit_by):
     import pygame

@@ -186,6 +186,37 @@ def test_silence_is_still_and_music_moves(tmp_path, model, music):
     assert np.median(moving) > 10 * max(np.median(still), 0.05)
 
 
+@pytest.fixture(scope="module")
+def sg3_model(tmp_path_factory) -> Path:
+    """A small random StyleGAN3 (config T, 32×32) as a stylegan3-repo network pickle."""
+    from checkpoint_writers import write_sg3_pickle
+
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    torch.manual_seed(3)
+    G = StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024, channel_max=32,
+                                           num_fp16_res=0, conv_clamp=None)).eval()
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("bias") and "affine" not in name:
+                p.normal_(0, 0.1)
+    path = tmp_path_factory.mktemp("sg3") / "sg3t-32.pkl"
+    write_sg3_pickle(G, path)
+    return path
+
+
+def test_a_stylegan3_network_renders_still_in_silence_and_moving_with_music(tmp_path, sg3_model, music):
+    silent = write_track(tmp_path / "silence.wav", np.zeros((2, 2 * RATE), np.float32))
+    assert render(silent, tmp_path / "s.mp4", sg3_model) == 0
+    assert render(music, tmp_path / "m.mp4", sg3_model, "--duration", "2") == 0
+    frames, times = video_frames(tmp_path / "m.mp4")
+    assert frames.shape == (60, 64, 64, 3) and times[-1] == pytest.approx(59 / 30)
+    still, moving = motion(video_frames(tmp_path / "s.mp4")[0]), motion(frames)
+    assert still.max() < 0.5 and np.median(moving) > 10 * max(np.median(still), 0.05)
+    meta = json.loads((tmp_path / "m.mp4.json").read_text())
+    assert meta["model"]["family"] == "stylegan3" and meta["model"]["format"] == "stylegan3-pickle"
+
+
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     mse = np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,15 +51,16 @@ class Look:
         return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))
 
     @classmethod
-    def like(cls, look: Look, stats: WStatistics, num_ws: int, img_resolution: int) -> Look:
-        """`look`'s settings and running statistics, for another generator (a model switch on stage). Its
-        smoothing starts empty: the new model has no past."""
+    def like(cls, look: Look, stats: WStatistics, num_ws: int, img_resolution: int,
+             resolutions: Sequence[float] | None = None) -> Look:
+        """`look`'s settings and running statistics, for another generator (a model switch on stage; its ws
+        `resolutions`, default StyleGAN2's). Its smoothing starts empty: the new model has no past."""
         m, s = look.mapper, look.smoother
         mapper = LavMapper(stats, m.settings, m.frame_rate, m.truncation_psi, m.emb_dim)
         mapper.adopt_statistics(m)
         seconds = dict(zip(("coarse", "middle", "fine"), (n / s.frame_rate for n in s.windows)))
         smoother = HierarchicalSmoother(num_ws, img_resolution, dataclasses.replace(s.settings, **seconds),
-                                        s.frame_rate, w_dim=stats.z_mean.shape[0])
+                                        s.frame_rate, w_dim=stats.z_mean.shape[0], resolutions=resolutions)
         return cls(mapper, smoother)
 
     def state(self) -> dict:

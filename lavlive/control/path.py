@@ -27,6 +27,7 @@ are of a single look: not during a crossfade, nor while another model dissolves 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class ControlPath:
     frequency median alone) and a 43 ms instead of 85 ms analysis window (coarser low notes)."""
 
     def __init__(self, encoder, stats: WStatistics, preset: Preset, num_ws: int, img_resolution: int,
-                 low_latency: bool = False) -> None:
+                 low_latency: bool = False, resolutions: Sequence[float] | None = None) -> None:
         self.encoder = encoder
         sr = encoder.sample_rate
         window = 512 if low_latency else 1024  # half the FFT length at 24 kHz; the same seconds at any rate
@@ -60,7 +61,8 @@ class ControlPath:
         self.frame_rate = encoder.frame_rate
         self.look: Look | Crossfade = Look(
             LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
-            HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0]))
+            HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0],
+                                 resolutions=resolutions))
         self.beats = BeatDetector(self.frame_rate)
         self.cues = np.zeros((0, 3))  # [k, (onset, beats so far, switch weight)] for the frames last emitted
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
@@ -116,7 +118,7 @@ class ControlPath:
         encoder, notice = load_encoder(preset.encoder.name, encoder_weights or preset.encoder.weights or None,
                                        download=download, device=device)
         stats = w_statistics(G) if stats is None else stats
-        return cls(encoder, stats, preset, G.num_ws, G.img_resolution, low_latency), notice
+        return cls(encoder, stats, preset, G.num_ws, G.img_resolution, low_latency, G.config.ws_resolutions), notice
 
     def state(self) -> dict:
         """The streaming state between two pushes, as plain data (see the module docstring)."""

@@ -1,16 +1,18 @@
 """Hierarchical causal smoothing: each ws index is averaged over its layer group's own window.
 
-StyleGAN2's ws index l feeds the synthesis layers at resolution min(4·2^ceil(l/2), R): index 0
-the 4×4 conv, then two per resolution, the last the final ToRGB. Indices are grouped by that
-resolution into coarse (≤ coarse_max), middle (≤ middle_max) and fine, and each group is a causal
-box average of w over its window in seconds, so slow layers (pose, layout) drift while fine layers
-(texture, colour detail) follow the beat, and the look does not change with the frame rate.
-One ring buffer of w serves all groups, since they differ only in how far back they look.
+Each ws index feeds layers that work at some resolution (the generator says which: `ws_resolutions`
+of its config; StyleGAN2's index l works at min(4·2^ceil(l/2), R), StyleGAN3's at twice its layer's
+cutoff frequency). Indices are grouped by that resolution into coarse (≤ coarse_max), middle
+(≤ middle_max) and fine, and each group is a causal box average of w over its window in seconds, so
+slow layers (pose, layout) drift while fine layers (texture, colour detail) follow the beat, and the
+look does not change with the frame rate. One ring buffer of w serves all groups, since they differ
+only in how far back they look.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,22 +23,28 @@ GROUPS = ("coarse", "middle", "fine")
 
 
 def ws_resolutions(num_ws: int, img_resolution: int) -> list[int]:
+    """StyleGAN2's: see GeneratorConfig.ws_resolutions."""
     return [min(4 * 2 ** math.ceil(l / 2), img_resolution) for l in range(num_ws)]  # noqa: E741
 
 
-def ws_groups(num_ws: int, img_resolution: int, settings: SmoothingSettings) -> np.ndarray:
-    """Group index (0 coarse, 1 middle, 2 fine) of every ws index."""
-    res = np.array(ws_resolutions(num_ws, img_resolution))
+def ws_groups(num_ws: int, img_resolution: int, settings: SmoothingSettings,
+              resolutions: Sequence[float] | None = None) -> np.ndarray:
+    """Group index (0 coarse, 1 middle, 2 fine) of every ws index, by `resolutions` (default: StyleGAN2's)."""
+    res = np.array(ws_resolutions(num_ws, img_resolution) if resolutions is None else resolutions)
+    if len(res) != num_ws:
+        raise ValueError(f"{len(res)} ws resolutions for {num_ws} ws")
     return np.where(res <= settings.coarse_max_resolution, 0, np.where(res <= settings.middle_max_resolution, 1, 2))
 
 
 class HierarchicalSmoother:
-    """Streaming: `push(w [T, w_dim])` → ws [T, num_ws, w_dim]; output t uses only inputs ≤ t."""
+    """Streaming: `push(w [T, w_dim])` → ws [T, num_ws, w_dim]; output t uses only inputs ≤ t. `resolutions`:
+    the resolution each ws index works at (default: StyleGAN2's for num_ws and img_resolution)."""
 
     def __init__(self, num_ws: int, img_resolution: int, settings: SmoothingSettings, frame_rate: float,
-                 w_dim: int = 512) -> None:
+                 w_dim: int = 512, resolutions: Sequence[float] | None = None) -> None:
         self.settings = settings  # as built (set_seconds changes `windows`, not this)
-        self.groups = ws_groups(num_ws, img_resolution, settings)
+        self.resolutions = None if resolutions is None else tuple(resolutions)
+        self.groups = ws_groups(num_ws, img_resolution, settings, resolutions)
         seconds = [settings.coarse, settings.middle, settings.fine]
         self.windows = [max(1, round(s * frame_rate)) for s in seconds]
         self.members = [np.flatnonzero(self.groups == g) for g in range(len(GROUPS))]

@@ -29,7 +29,8 @@ from .stylegan3 import StyleGAN3Config, StyleGAN3Generator
 W_AVG_SAMPLES = 10_000
 
 __all__ = ["CheckpointError", "FAMILY_NAMES", "Generator", "GeneratorConfig", "ModelSource", "NetworkConfig",
-           "StyleGAN3Config", "StyleGAN3Generator", "build_generator", "default_generator", "load_generator",
+           "StyleGAN3Config", "StyleGAN3Generator", "build_generator", "build_network", "default_generator",
+           "load_generator",
            "read_checkpoint", "save_generator", "seeded_z", "sha256_of"]
 
 

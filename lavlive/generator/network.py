@@ -87,6 +87,12 @@ class GeneratorConfig:
         return 2 * int(math.log2(self.img_resolution)) - 2
 
     @property
+    def ws_resolutions(self) -> list[int]:
+        """The resolution each ws index works at: index 0 the 4×4 conv, then two per resolution (conv0, conv1;
+        each ToRGB shares the next conv's), the last the final ToRGB: min(4·2^ceil(l/2), R)."""
+        return [min(4 * 2 ** math.ceil(l / 2), self.img_resolution) for l in range(self.num_ws)]  # noqa: E741
+
+    @property
     def fp16_resolution(self) -> int:
         """Blocks at this resolution and above run in fp16 (on CUDA)."""
         return max(2 ** (int(math.log2(self.img_resolution)) + 1 - self.num_fp16_res), 8)

@@ -34,7 +34,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import shown
-from .network import LRELU_GAIN, LRELU_SLOPE, NOISE_MODES, FullyConnectedLayer, Generator
+from .network import LRELU_GAIN, LRELU_SLOPE, NOISE_MODES, FullyConnectedLayer, Generator, cpu_fast_path
+from .resample import CHUNK, AxisResampler
 
 MAX_RESOLUTION = 4096
 
@@ -90,6 +91,14 @@ class StyleGAN3Config:
     @property
     def num_ws(self) -> int:
         return self.num_layers + 2
+
+    @property
+    def ws_resolutions(self) -> list[float]:
+        """The resolution each ws index works at, on StyleGAN2's scale: twice the highest frequency its layer
+        passes (ws[0]: the input's bandwidth; ws[1 + i]: layer i's output cutoff), so that the same smoothing
+        groups take the same band of detail in either family."""
+        plans = layer_plans(self)
+        return [2 * plans[0].in_cutoff] + [2 * p.out_cutoff for p in plans]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -247,12 +256,11 @@ def filtered_lrelu(x: Tensor, bias: Tensor, up_filter: Tensor | None, down_filte
     return upfirdn2d(x, down_filter, down=down)
 
 
-def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool, input_gain: Tensor,
-                     padding: int) -> Tensor:
-    """conv(x · input_gain, W″) per sample, W″_oi = W_oi·s_i / sqrt(Σ_i,k (W_oi·s_i)²) (demodulated), as one
-    grouped convolution. With demodulation, W (per output channel) and s (per sample) are first brought to unit
-    mean square, which demodulation cancels but which keeps fp16 in range."""
-    n, in_channels = styles.shape
+def modulated_weights(weight: Tensor, styles: Tensor, demodulate: bool, input_gain: Tensor) -> Tensor:
+    """W″ [N, out, in, k, k] for styles [N, in]: W″_oi = W_oi·s_i / sqrt(Σ_i,k (W_oi·s_i)²) (demodulated), times
+    the input gain (so that conv(x, W″) = conv(x · input_gain, W′)). With demodulation, W (per output channel)
+    and s (per sample) are first brought to unit mean square, which demodulation cancels but which keeps fp16 in
+    range."""
     w = weight[None]
     if demodulate:
         w = w * (w.square().mean(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
@@ -260,7 +268,14 @@ def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool
     w = w * styles[:, None, :, None, None]
     if demodulate:
         w = w * (w.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
-    w = w * input_gain.to(w.dtype)
+    return w * input_gain.to(w.dtype)
+
+
+def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool, input_gain: Tensor,
+                     padding: int) -> Tensor:
+    """conv(x · input_gain, W″) per sample, as one grouped convolution (see modulated_weights)."""
+    n, in_channels = styles.shape
+    w = modulated_weights(weight, styles, demodulate, input_gain)
     out_channels, k = weight.shape[0], weight.shape[-1]
     y = F.conv2d(x.reshape(1, n * in_channels, *x.shape[2:]), w.reshape(n * out_channels, in_channels, k, k).to(x.dtype),
                  padding=padding, groups=n)
@@ -334,16 +349,75 @@ class AliasFreeLayer(nn.Module):
         self.register_buffer("down_filter", lowpass_filter(plan.down_taps, plan.out_cutoff, plan.out_half_width * 2,
                                                            tmp, radial=plan.down_radial))
         self.weight_gain = 1 / math.sqrt(plan.in_channels * k * k)  # ToRGB's, on its style
+        self._resamplers: dict[tuple[int, int], LayerResamplers] = {}  # the CPU path's, by input size
 
     def forward(self, x: Tensor, w: Tensor, dtype: torch.dtype) -> Tensor:
         p = self.plan
         styles = self.affine(w)
         if p.is_torgb:
             styles = styles * self.weight_gain
+        if cpu_fast_path(x.to(dtype)):
+            return self._forward_cpu(x, styles, dtype)
         y = modulated_conv2d(x.to(dtype), self.weight, styles, not p.is_torgb, self.magnitude_ema.rsqrt(),
                              p.conv_kernel - 1)
         return filtered_lrelu(y, self.bias, self.up_filter, self.down_filter, p.up_factor, p.down_factor, p.padding,
                               1.0 if p.is_torgb else LRELU_GAIN, 1.0 if p.is_torgb else LRELU_SLOPE, self.conv_clamp)
+
+    def _forward_cpu(self, x: Tensor, styles: Tensor, dtype: torch.dtype) -> Tensor:
+        """Batch 1 on the CPU, channels last throughout: the conv (1×1: one matrix product; else oneDNN's) with
+        the bias in it, then the filtered nonlinearity over [H, W, C] by strided scaled adds (resample.py): the same
+        maths, several times faster. Takes and returns NCHW with channels-last strides (a view of [H, W, C])."""
+        p, cl = self.plan, torch.channels_last
+        weight = modulated_weights(self.weight, styles, not p.is_torgb, self.magnitude_ema.rsqrt())[0].to(dtype)
+        hwc, bias = x[0].permute(1, 2, 0).to(dtype).contiguous(), self.bias.to(dtype)
+        if p.conv_kernel == 1:
+            y = torch.addmm(bias, hwc.reshape(-1, hwc.shape[2]), weight[:, :, 0, 0].t()).reshape(*hwc.shape[:2], -1)
+        else:
+            y = F.conv2d(hwc.permute(2, 0, 1)[None], weight.contiguous(memory_format=cl), bias,
+                         padding=p.conv_kernel - 1)[0].permute(1, 2, 0).contiguous()
+        if p.is_torgb:
+            y = y if self.conv_clamp is None else y.clamp(-self.conv_clamp, self.conv_clamp)
+            return y.permute(2, 0, 1)[None]
+        r = self._resamplers.get(y.shape[:2])
+        if r is None:
+            r = self._resamplers[y.shape[:2]] = LayerResamplers(self, *y.shape[:2])
+        tall = r.up_h(y, 0)  # [2H, W, C]; the rest goes a block of its rows at a time, so that the widest
+        rows = max(1, CHUNK // (r.up_w.n_out * tall.shape[2]))  # tensor (upsampled both ways) stays in the cache
+        narrow = [torch.empty(tall.shape[0], down_w.n_out, tall.shape[2], dtype=dtype) for _, down_w in r.down]
+        for h in range(0, tall.shape[0], rows):
+            z = r.up_w(tall[h:h + rows], 1)
+            F.leaky_relu(z, LRELU_SLOPE, inplace=True)
+            if self.conv_clamp is not None:  # clamp(gain·z) = gain·clamp(z / gain): the gain is in the down pass
+                z.clamp_(-self.conv_clamp / LRELU_GAIN, self.conv_clamp / LRELU_GAIN)
+            for out, (_, down_w) in zip(narrow, r.down):
+                out[h:h + rows] = down_w(z, 1)
+        out = sum(down_h(n, 0) for n, (down_h, _) in zip(narrow, r.down))
+        return out.permute(2, 0, 1)[None]
+
+
+class LayerResamplers:
+    """A layer's up- and downsampling as per-axis resamplers for one input size (H, W): the up filter along W and
+    H with the layer's padding and gain up each; the down filter along H and W, the activation gain folded in.
+    A 2-D (radial, config R) down filter is a sum of a few separable ones: its singular value decomposition,
+    cut where the terms fall below 1e-5 of the first (a jinc under a Kaiser window then needs 2 to 4; the
+    pictures move by about 2e-6 against NVIDIA's for it)."""
+
+    def __init__(self, layer: AliasFreeLayer, h: int, w: int) -> None:
+        p = layer.plan
+        x0, x1, y0, y1 = p.padding
+        up = np.ones(1) if layer.up_filter is None else layer.up_filter.double().numpy()
+        h_conv, w_conv = h, w  # the conv's output (full padding) is this layer's input here
+        self.up_w = AxisResampler(up, p.up_factor, 1, (x0, x1), w_conv, gain=p.up_factor)
+        self.up_h = AxisResampler(up, p.up_factor, 1, (y0, y1), h_conv, gain=p.up_factor)
+        down = np.ones(1) if layer.down_filter is None else layer.down_filter.double().numpy()
+        if down.ndim == 1:
+            terms = [(down, down)]
+        else:
+            u, s, vt = np.linalg.svd(down)
+            keep = max(1, int((s > 1e-5 * s[0]).sum()))
+            terms = [(u[:, k] * s[k], vt[k]) for k in range(keep)]
+        self.down = [(AxisResampler(fh, 1, p.down_factor, (0, 0), self.up_h.n_out, gain=LRELU_GAIN),
+                      AxisResampler(fw, 1, p.down_factor, (0, 0), self.up_w.n_out)) for fh, fw in terms]
 
 
 class AliasFreeSynthesis(nn.Module):

@@ -83,7 +83,7 @@ class LivePlan:
         """The offered model's look joins beside the one on screen; its first control frame is the path's next."""
         G = synthesizer.G
         try:
-            path.beside = Look.like(path.look.newest, stats, G.num_ws, G.img_resolution)
+            path.beside = Look.like(path.look.newest, stats, G.num_ws, G.img_resolution, G.config.ws_resolutions)
         except Exception as e:  # noqa: BLE001 - a model that does not fit is a log line, not the end of the show
             log.warning("model: %s refused (%s)", G.source.describe(), e)
             return

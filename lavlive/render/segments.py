@@ -70,6 +70,7 @@ class RenderJob:
     speed: str
     stats: dict[str, np.ndarray]  # the model's W statistics, computed once by the driver
     num_ws: int
+    ws_resolutions: tuple[float, ...]  # the resolution each ws index works at, for the smoothing groups
     resolution: int  # the generator's
     threads: int  # torch threads for the control path and CPU synthesis, in every process
     sha256: dict[str, str | None] = field(default_factory=dict)  # of the input, model and encoder weights
@@ -158,7 +159,8 @@ def _encoder(job: RenderJob, preset: Preset) -> Any:
 
 def _control_path(job: RenderJob, encoder: Any, preset: Preset) -> ControlPath:
     encoder.reset()
-    return ControlPath(encoder, WStatistics(**job.stats), preset, job.num_ws, job.resolution)
+    return ControlPath(encoder, WStatistics(**job.stats), preset, job.num_ws, job.resolution,
+                       resolutions=job.ws_resolutions)
 
 
 def _source(job: RenderJob, path: ControlPath, resume_at: int = 0) -> FileSource:
@@ -185,6 +187,7 @@ def make_job(s: RenderSettings, preset: Preset, device: torch.device, batch: int
         encoder_weights=str(Path(weights).resolve()) if weights else None, preset=preset.to_dict(),
         fps=str(s.video.fps), size=(size.width, size.height), scale=s.video.scale, device=device.type, batch=batch,
         crf=s.video.crf, speed=s.video.speed, stats=stats_plain(model.stats), num_ws=G.num_ws,
+        ws_resolutions=tuple(G.config.ws_resolutions),
         resolution=G.img_resolution, threads=threads, precision=s.models.precision, execution=s.models.execution,
         sha256={"input": sha256_of(s.input), "model": model.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},

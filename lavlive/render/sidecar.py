@@ -57,7 +57,7 @@ def sidecar(settings: RenderSettings, preset: Preset, G: Generator, made: Render
                   "encoder_options": encoder_options(made.codec, video.crf, video.speed),
                   "crf": video.crf, "speed": video.speed, "audio": made.audio},
         "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
-                  "sha256": model.sha256, "resolution": G.img_resolution,
+                  "family": G.config.family, "sha256": model.sha256, "resolution": G.img_resolution,
                   "seed": DEFAULT_SEED if model.path is None else None},
         "encoder": {"name": preset.encoder.name, "weights": made.encoder_source,
                     "sha256": sha256_of(Path(made.encoder_source)) if Path(made.encoder_source).is_file() else None},
