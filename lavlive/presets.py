@@ -58,6 +58,22 @@ class SynthesisSettings:
 
 
 @dataclass
+class TransformSettings:
+    """StyleGAN3's input transform: how far the picture is moved right (x) and down (y), in units of the
+    network's own square picture, and turned counter-clockwise (degrees). StyleGAN2 has no such input."""
+
+    x: float = 0.0
+    y: float = 0.0
+    rotate: float = 0.0
+
+    def vector(self) -> list[float]:
+        return [getattr(self, key) for key in TRANSFORM_KEYS]
+
+
+TRANSFORM_KEYS = ("x", "y", "rotate")  # a transform's values, in the order they travel with every frame
+
+
+@dataclass
 class Preset:
     name: str = "default"
     description: str = ""
@@ -65,6 +81,7 @@ class Preset:
     modulation: ModulationSettings = field(default_factory=ModulationSettings)
     smoothing: SmoothingSettings = field(default_factory=SmoothingSettings)
     synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
+    transform: TransformSettings = field(default_factory=TransformSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +101,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "smoothing.coarse_max_resolution": (4, 4096),
     "smoothing.middle_max_resolution": (4, 4096),
     "synthesis.truncation_psi": (0.0, 2.0),
+    "transform.x": (-10.0, 10.0),
+    "transform.y": (-10.0, 10.0),
+    "transform.rotate": (-360.0, 360.0),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"encoder.name": ENCODERS, "synthesis.noise_mode": NOISE_MODES}
 

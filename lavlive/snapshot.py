@@ -27,7 +27,7 @@ from .errors import LavliveError, shown
 
 __all__ = ["SNAPSHOT_VERSION", "to_bytes", "from_bytes", "fits", "array_of", "scalar_of", "reading", "same_settings"]
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3  # 3: cues carry the input transform; a look holds its transform
 FORMAT = "lavlive snapshot"
 _ARRAY, _SCALAR = "$array", "$scalar"
 

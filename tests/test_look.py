@@ -200,6 +200,26 @@ def test_stage_link_fades_seed_and_preset_switches_and_applies_faders_at_once(ti
     link.close()
 
 
+def test_the_input_transform_moves_at_once_as_a_fader_and_fades_with_a_switch(tiny_generator, music):
+    """StyleGAN3's transform travels in the cues (x, y, rotate) and in every frame: a fader sets it from the next
+    control frame on; a seed (or preset) switch fades it with the ws, over the same smoothstep."""
+    path = fresh(tiny_generator)
+    _, cues, before = run(path, music, {"transform/x": 0.25, "transform/rotate": 30.0}, at=1.0)
+    transform = cues[:, 3:]
+    assert np.all(transform[:before] == 0) and np.all(transform[before:] == [0.25, 0.0, 30.0])
+    path = fresh(tiny_generator)
+    _, cues, before = run(path, music, {"seed": 9, "transform/y": -0.5}, at=1.0, crossfade=1.0)
+    y, switch = cues[:, 4], cues[:, 2]
+    frames = round(path.frame_rate)
+    assert np.all(y[:before] == 0) and y[before + frames + 1:].min() == -0.5
+    ramp = y[before:before + frames + 1]
+    assert np.all(np.diff(ramp) <= 0) and 0 > ramp[frames // 2] > -0.5  # it fades down, as the new look fades in
+    np.testing.assert_allclose(y[before:], -0.5 * switch[before:], atol=1e-12)  # with the switch's weight
+    plan_frames = list(TrackPlan((music[:, i:i + BLOCK] for i in range(0, music.shape[1], BLOCK)),
+                                 fresh(tiny_generator), fps=30))
+    assert all(f.transform.shape == (3,) and not f.transform.any() for f in plan_frames)
+
+
 def test_frames_carry_the_onset_and_count_the_beats(tiny_generator):
     hits = [0.4, 0.9, 1.4, 1.9]
     audio = clicks(2.5, hits)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from audio_files import encode, with_header_length
-from ndi_receiver import ReceiverProcess, best_match
+from ndi_receiver import ReceiverProcess, best_match, psnr
 
 from lavlive.audio.demo import demo_track, write_wav
 from lavlive.audio.sources import FileSource
@@ -423,6 +423,45 @@ def test_osc_messages_steer_the_picture_and_bad_values_are_refused(xvfb, pulse, 
     assert len(before) > 10 and len(after) > 10
     assert np.median(after) < 0.1 * np.median(before), (np.median(before), np.median(after))
     assert any("y" in r.getMessage() and "99" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_osc_moves_a_stylegan3_picture_through_its_input_transform(xvfb, pulse, media, tmp_path):
+    """In silence a StyleGAN3 picture stands still; /lavlive/transform/x 0.25 moves it right by a quarter of its
+    size (8 of the network's 32 pixels: 16 in the 64-pixel window), and it stands still again there."""
+    from checkpoint_writers import write_sg3_pickle
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+    from lavlive.stage.link import StageLink
+
+    torch.manual_seed(6)
+    write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                        channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(),
+                     tmp_path / "sg3.pkl")
+    write_wav(tmp_path / "silence.wav", np.zeros((1, 5 * SR), np.float32), SR)
+    stage = StageLink(load_preset(None), osc="127.0.0.1:0")
+    sent: list[float] = []
+
+    def steer(player) -> None:
+        while player.shown < 10 or not player.show.running:
+            time.sleep(0.02)
+        time.sleep(1.0)
+        SimpleUDPClient("127.0.0.1", stage.osc.port).send_message("/lavlive/transform/x", 0.25)
+        sent.append(player.show.clock())
+
+    try:
+        _, code, shown, _ = run_player([tmp_path / "silence.wav"], tmp_path / "sg3.pkl", stage=stage, after=steer)
+    finally:
+        stage.close()
+    assert code == 0 and sent
+    times = np.array([t for _, t, _ in shown])
+    before = [s for t, s in zip(times, (x[2] for x in shown)) if sent[0] - 0.7 < t < sent[0]]
+    after = [s for t, s in zip(times, (x[2] for x in shown)) if t > sent[0] + 1.0]
+    assert len(before) >= 2 and len(after) >= 2, (len(before), len(after))
+    still = max(np.abs(b.astype(int) - a.astype(int)).mean() for a, b in zip(after, after[1:]))
+    moved = psnr(after[-1][:, 24:-8], np.roll(before[-1], 16, axis=1)[:, 24:-8])  # 66 dB seen here
+    unmoved = psnr(after[-1][:, 24:-8], before[-1][:, 24:-8])  # 34 dB: a smooth random picture
+    assert still < 0.5 and moved > 50 and moved > unmoved + 15, (still, moved, unmoved)
 
 
 def _osc_listener() -> tuple[list[tuple[str, tuple]], object]:

@@ -217,6 +217,29 @@ def test_a_stylegan3_network_renders_still_in_silence_and_moving_with_music(tmp_
     assert meta["model"]["family"] == "stylegan3" and meta["model"]["format"] == "stylegan3-pickle"
 
 
+def test_a_preset_turns_a_stylegan3_r_picture_by_its_input_transform(tmp_path, music):
+    """Config R is equivariant to rotation: a preset's transform.rotate = 90 renders every frame of the default
+    render turned a quarter counter-clockwise."""
+    from checkpoint_writers import write_sg3_pickle
+
+    from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
+
+    torch.manual_seed(4)
+    G = StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=2048, channel_max=64,
+                                           conv_kernel=1, use_radial_filters=True, num_fp16_res=0,
+                                           conv_clamp=None)).eval()
+    write_sg3_pickle(G, tmp_path / "r.pkl")
+    (tmp_path / "turned.toml").write_text("[transform]\nrotate = 90.0\n")
+    args = ("--duration", "1", "--crf", "0", "--size", "32x32")
+    assert main(["render", str(music), "-o", str(tmp_path / "a.mp4"), "--model", str(tmp_path / "r.pkl"), *args]) == 0
+    assert main(["render", str(music), "-o", str(tmp_path / "b.mp4"), "--model", str(tmp_path / "r.pkl"),
+                 "--preset", str(tmp_path / "turned.toml"), *args]) == 0
+    plain, turned = video_frames(tmp_path / "a.mp4")[0], video_frames(tmp_path / "b.mp4")[0]
+    assert len(plain) == len(turned) == 30 and motion(plain).mean() > 0.5
+    assert psnr(turned, np.rot90(plain, 1, axes=(1, 2))) > 40 > psnr(turned, plain)
+    assert json.loads((tmp_path / "b.mp4.json").read_text())["preset"]["transform"]["rotate"] == 90.0
+
+
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     mse = np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)

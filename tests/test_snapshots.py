@@ -193,7 +193,7 @@ def test_damaged_foreign_or_other_version_snapshots_are_one_line_errors(parts):
     for bad in (data[: len(data) // 2], bytes(middle), b"", b"hello", pickled, npy.getvalue()):
         one_line_error(lambda: from_bytes(bad, "segment 3 of render.mp4"), "segment 3 of render.mp4")
     newer = rewritten(data, lambda h: h.update(version=SNAPSHOT_VERSION + 1))
-    one_line_error(lambda: from_bytes(newer, "state.npz"), "state.npz", "version 2")
+    one_line_error(lambda: from_bytes(newer, "state.npz"), "state.npz", f"version {SNAPSHOT_VERSION}")
     one_line_error(lambda: from_bytes(rewritten(data, lambda h: h.update(format="x")), "state.npz"), "state.npz")
     missing = rewritten(data, lambda h: h["state"]["features"].pop("mag"))
     one_line_error(lambda: make(*parts, "24khz").load_state(from_bytes(missing)), "features", "mag")

@@ -1,6 +1,7 @@
 """The look: what a preset shapes once the audio is analysed, and crossfades between two looks.
 
     embeddings, onset, chroma, level ─▶ LavMapper (w) ─▶ HierarchicalSmoother (ws)     one Look
+                                        and the input transform (x, y, rotate) it draws with (StyleGAN3)
 
 A preset or seed switch on stage must not cut: `Crossfade` pushes the outgoing look (or a crossfade
 still in progress) and the incoming one side by side on the same inputs, and moves ws from one to
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..snapshot import reading
+from ..snapshot import array_of, reading
 from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics
@@ -34,10 +35,13 @@ def smoothstep(x: float) -> float:
 
 
 class Look:
-    """A mapper and a smoother: control inputs → ws, with their running state."""
+    """A mapper and a smoother: control inputs → ws, with their running state; and the input transform
+    (x, y, rotate: presets.TRANSFORM_KEYS) its pictures are drawn with."""
 
-    def __init__(self, mapper: LavMapper, smoother: HierarchicalSmoother) -> None:
+    def __init__(self, mapper: LavMapper, smoother: HierarchicalSmoother,
+                 transform: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         self.mapper, self.smoother = mapper, smoother
+        self.transform = np.array(transform, np.float64)
 
     @property
     def newest(self) -> Look:
@@ -50,6 +54,10 @@ class Look:
              beats: np.ndarray) -> np.ndarray:
         return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))
 
+    def transforms(self, count: int) -> np.ndarray:
+        """The transform of each of the `count` frames last pushed: [count, 3]."""
+        return np.tile(self.transform, (count, 1))
+
     @classmethod
     def like(cls, look: Look, stats: WStatistics, num_ws: int, img_resolution: int,
              resolutions: Sequence[float] | None = None) -> Look:
@@ -61,17 +69,19 @@ class Look:
         seconds = dict(zip(("coarse", "middle", "fine"), (n / s.frame_rate for n in s.windows)))
         smoother = HierarchicalSmoother(num_ws, img_resolution, dataclasses.replace(s.settings, **seconds),
                                         s.frame_rate, w_dim=stats.z_mean.shape[0], resolutions=resolutions)
-        return cls(mapper, smoother)
+        return cls(mapper, smoother, look.transform)
 
     def state(self) -> dict:
-        """Its mapper's and smoother's running state, as plain data (see lavlive/snapshot.py)."""
-        return {"mapper": self.mapper.state(), "smoother": self.smoother.state()}
+        """Its mapper's and smoother's running state and its transform, as plain data (see lavlive/snapshot.py)."""
+        return {"mapper": self.mapper.state(), "smoother": self.smoother.state(), "transform": self.transform.copy()}
 
     def load_state(self, state: dict) -> None:
         with reading("the look"):
             mapper, smoother = state["mapper"], state["smoother"]
+            transform = array_of(state["transform"], "the look's transform", (3,), np.float64)
         self.mapper.load_state(mapper)
         self.smoother.load_state(smoother)
+        self.transform = transform
 
     def copy(self) -> Look:
         """An independent look in the same state (changing one leaves the other as it was)."""
@@ -80,7 +90,7 @@ class Look:
         mapper.x_mean, mapper.x_cov = self.mapper.x_mean.copy(), self.mapper.x_cov.copy()
         smoother = copy.copy(self.smoother)
         smoother.ring, smoother.windows = self.smoother.ring.copy(), list(self.smoother.windows)
-        return Look(mapper, smoother)
+        return Look(mapper, smoother, self.transform)
 
 
 class Crossfade:
@@ -100,6 +110,7 @@ class Crossfade:
         self.count = 0  # control frames pushed
         self.start: float | None = None if waits else (-1.0 if at is None else max(-1.0, float(at)))
         self.pushed = np.zeros(0)
+        self._transforms = np.zeros((0, 3)), np.zeros((0, 3))  # of the old and new looks, last pushed
 
     @property
     def newest(self) -> Look:
@@ -133,9 +144,16 @@ class Crossfade:
         alpha = self.pushed[:, None, None].astype(np.float32)
         ws_new = self.new.push(emb, onset, chroma, levels, beats)
         ws_old = self.old.push(emb, onset, chroma, levels, beats)
+        self._transforms = self.old.transforms(len(beats)), self.new.transforms(len(beats))
         if isinstance(self.old, Crossfade) and self.old.finished:
             self.old = self.old.new
         return (1 - alpha) * ws_old + alpha * ws_new
+
+    def transforms(self, count: int) -> np.ndarray:
+        """The transforms of the `count` frames last pushed, faded as their ws are: [count, 3]."""
+        old, new = self._transforms
+        alpha = self.pushed[:count, None]
+        return (1 - alpha) * old[:count] + alpha * new[:count]
 
 
 def fade_to(current: Look | Crossfade, seconds: float, frame_rate: float, on_beat: bool,

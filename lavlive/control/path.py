@@ -12,9 +12,10 @@ Time stamps: control frame k (embedding k, its hop's RMS level, features interpo
 is stamped k / rate, the start of the hop it encodes; feature frames are stamped at their centre.
 The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left as is.
 
-Besides ws, each push leaves `cues`: per control frame it emitted, the onset strength and the
-number of beats so far, for what follows the music outside the picture (OSC), and the weight of the
-look switched to last (0 → 1 over a seed or preset switch's fade; 1 when none is fading). While another model
+Besides ws, each push leaves `cues` (columns CUES): per control frame it emitted, the onset strength
+and the number of beats so far, for what follows the music outside the picture (OSC), the weight of
+the look switched to last (0 → 1 over a seed or preset switch's fade; 1 when none is fading), and the
+input transform its picture is drawn with (x, y, rotate; StyleGAN3), faded as ws are. While another model
 is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
 
 Between two pushes, `state()` is the path's whole streaming state as plain data (every stage's, and
@@ -44,6 +45,7 @@ from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics, w_statistics
 
 FEATURE_RATE = 50
+CUES = ("onset", "beats", "switch", "x", "y", "rotate")  # the columns of `cues`: see the module docstring
 
 
 class ControlPath:
@@ -62,9 +64,9 @@ class ControlPath:
         self.look: Look | Crossfade = Look(
             LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0],
-                                 resolutions=resolutions))
+                                 resolutions=resolutions), preset.transform.vector())
         self.beats = BeatDetector(self.frame_rate)
-        self.cues = np.zeros((0, 3))  # [k, (onset, beats so far, switch weight)] for the frames last emitted
+        self.cues = np.zeros((0, len(CUES)))  # [k, CUES] for the frames last emitted
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
         self.beside: Look | Crossfade | None = None  # another model's look on the same analysis (a model switch)
         self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
@@ -169,7 +171,7 @@ class ControlPath:
             fits(audio.dtype.kind == "f" and len(audio) < self._hop, "the audio of the current hop is not a hop's part")
             levels = array_of(state["levels"], "the hop levels", (None,), np.float64)
             beat_times = array_of(state["beat_times"], "the beat times", (None,), np.float64)
-            cues = array_of(state["cues"], "the cues", (None, 3), np.float64)
+            cues = array_of(state["cues"], "the cues", (None, len(CUES)), np.float64)
             beside_ws = array_of(state["beside_ws"], "the ws beside", None, np.float32)
             parts = state["encoder"], state["features"], state["look"], state["beats"]
         for stage, part in zip((self.encoder, self.features, self.look, self.beats), parts):
@@ -214,7 +216,7 @@ class ControlPath:
             self._feat = MusicFrames(f.start + drop, f.onset[drop:], f.onset_raw[drop:], f.chroma[drop:])
 
     def _no_frames(self) -> np.ndarray:
-        self.cues = np.zeros((0, 3))
+        self.cues = np.zeros((0, len(CUES)))
         if self.beside is not None:
             smoother = self.beside.newest.smoother
             self.beside_ws = np.zeros((0, smoother.num_ws, smoother.w_dim), np.float32)
@@ -243,7 +245,8 @@ class ControlPath:
         self._beat_times.extend(t[beats])
         ws = self.look.push(emb, onset, chroma, levels, beats)
         switch = self.look.pushed if isinstance(self.look, Crossfade) else np.ones(ready)
-        self.cues = np.stack([onset, before + np.cumsum(beats), switch], axis=1)  # float64: exact counts for years
+        self.cues = np.concatenate([np.stack([onset, before + np.cumsum(beats), switch], axis=1),
+                                    self.look.transforms(ready)], axis=1)  # float64: exact beat counts for years
         self.look = _settled(self.look)
         if self.beside is not None:
             self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats)

@@ -96,7 +96,7 @@ def compiled(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
 
 class CudaGraphCall:
-    """fn(x) captured once as a CUDA graph on a static copy of x, then replayed for each new x.
+    """fn(*xs) captured once as a CUDA graph on static copies of its inputs, then replayed for each new xs.
 
     Why: at batch 1 a 1024² synthesis is a few hundred small kernels; replaying them as one graph
     removes the per-launch CPU cost that bounds eager fp16. fn must be shape-static and free of
@@ -104,26 +104,30 @@ class CudaGraphCall:
     still waiting in a queue is not overwritten by the next replay.
     """
 
-    def __init__(self, fn: Callable[[Tensor], Tensor], example: Tensor, pool: Any = None) -> None:
-        """pool: a `torch.cuda.graph_pool_handle()` shared by the graphs of one network (one memory pool)."""
-        if example.device.type != "cuda":
-            raise ValueError("CudaGraphCall needs a CUDA tensor")
-        self.shape = tuple(example.shape)
+    def __init__(self, fn: Callable[..., Tensor], example: Tensor | tuple[Tensor, ...], pool: Any = None) -> None:
+        """example: the input, or the inputs, of the shapes to capture for; pool: a `torch.cuda.graph_pool_handle()`
+        shared by the graphs of one network (one memory pool)."""
+        examples = example if isinstance(example, tuple) else (example,)
+        if any(x.device.type != "cuda" for x in examples):
+            raise ValueError("CudaGraphCall needs CUDA tensors")
+        self.shapes = [tuple(x.shape) for x in examples]
+        device = examples[0].device
         with cuda_lock:
-            self._input = example.detach().clone()
-            side = torch.cuda.Stream(example.device)
-            side.wait_stream(torch.cuda.current_stream(example.device))
+            self._inputs = [x.detach().clone() for x in examples]
+            side = torch.cuda.Stream(device)
+            side.wait_stream(torch.cuda.current_stream(device))
             with torch.cuda.stream(side):
                 for _ in range(GRAPH_WARMUP_CALLS):
-                    fn(self._input)
-            torch.cuda.current_stream(example.device).wait_stream(side)
+                    fn(*self._inputs)
+            torch.cuda.current_stream(device).wait_stream(side)
             self._graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self._graph, pool=pool, capture_error_mode="thread_local"):
-                self._output = fn(self._input)
+                self._output = fn(*self._inputs)
 
-    def __call__(self, x: Tensor) -> Tensor:
-        if tuple(x.shape) != self.shape:
-            raise ValueError(f"CUDA graph captured for {list(self.shape)}, got {list(x.shape)}")
-        self._input.copy_(x, non_blocking=True)
+    def __call__(self, *xs: Tensor) -> Tensor:
+        if [tuple(x.shape) for x in xs] != self.shapes:
+            raise ValueError(f"CUDA graph captured for {self.shapes}, got {[list(x.shape) for x in xs]}")
+        for static, x in zip(self._inputs, xs):
+            static.copy_(x, non_blocking=True)
         self._graph.replay()
         return self._output.clone()

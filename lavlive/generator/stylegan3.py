@@ -211,6 +211,11 @@ def lowpass_filter(taps: int, cutoff: float, width: float, rate: float, radial: 
     return torch.as_tensor(f / f.sum(), dtype=torch.float32)
 
 
+def input_transforms(values: np.ndarray) -> Tensor:
+    """`input_transform` of each row (x, y, rotate) of values [N, 3]: [N, 3, 3]."""
+    return torch.stack([input_transform((x, y), r) for x, y, r in np.asarray(values, np.float64)])
+
+
 def input_transform(translate: tuple[float, float] = (0.0, 0.0), rotate: float = 0.0) -> Tensor:
     """The input's `transform` that moves the picture by `translate` (x, y, in picture widths: the input's grid
     unit is the picture) and turns it by `rotate` degrees: the inverse of the motion
@@ -311,7 +316,9 @@ class FourierInput(nn.Module):
         gy = (torch.arange(height, device=device, dtype=torch.float32) + 0.5 - height / 2) / rate
         return gx, gy
 
-    def forward(self, w: Tensor) -> Tensor:
+    def forward(self, w: Tensor, transform: Tensor | None = None) -> Tensor:
+        """Fourier features for w [N, w_dim]; `transform` [N, 3, 3]: a user transform per sample (input_transforms),
+        after the network's own buffer."""
         t = self.affine(w)  # [N, 4]
         t = t / t[:, :2].norm(dim=1, keepdim=True).clamp_min(1e-8)  # a pure rotation, whatever w's length
         n = len(w)
@@ -320,6 +327,8 @@ class FourierInput(nn.Module):
         shift = torch.eye(3, device=w.device)[None].repeat(n, 1, 1)
         shift[:, 0, 2], shift[:, 1, 2] = -t[:, 2], -t[:, 3]
         m = rotate @ shift @ self.transform[None]
+        if transform is not None:
+            m = m @ transform.to(m.dtype)
         # The sinusoid of frequency f at grid point p is sin(2π(f·(A p + b) + φ)) = sin(2π((f A)·p + f·b + φ)).
         phases = self.phases[None] + (self.freqs[None] @ m[:, :2, 2:]).squeeze(2)
         freqs = self.freqs[None] @ m[:, :2, :2]  # [N, C, 2]
@@ -435,17 +444,19 @@ class AliasFreeSynthesis(nn.Module):
         self.channels_last = False  # the synthesizer's hint for GPUs; unused here so far
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
-                generator: torch.Generator | None = None, bf16: bool = False) -> Tensor:
+                generator: torch.Generator | None = None, bf16: bool = False,
+                transform: Tensor | None = None) -> Tensor:
         """StyleGAN3 has no noise inputs: `noise_mode` is checked and otherwise unused (as `generator`). Layers run
         in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in bfloat16 with `bf16`; the
-        input and the output are fp32."""
+        input and the output are fp32. `transform` [N, 3, 3]: each picture's own input transform (see
+        input_transforms), after the `input.transform` buffer."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}")
         if ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"expected ws of shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)
         fp16 = ws.device.type == "cuda" and not force_fp32 and not bf16
-        x = self.input(ws[:, 0])
+        x = self.input(ws[:, 0], transform)
         for i, plan in enumerate(self.plans):
             dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and plan.use_fp16 else torch.float32
             x = getattr(self, plan.name)(x, ws[:, i + 1], dtype)

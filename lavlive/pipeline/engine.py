@@ -288,7 +288,8 @@ class Engine:
             return
         first = batch[0]
         synthesizer = first.synthesizer or self.synthesizer
-        images = synthesizer(np.stack([f.ws for f in batch]), first.index)  # ready on return, also on CUDA
+        transforms = np.stack([np.zeros(3) if f.transform is None else f.transform for f in batch])
+        images = synthesizer(np.stack([f.ws for f in batch]), first.index, transforms)  # ready on return, even on CUDA
         for frame, image in zip(batch, images):
             frame.image = image
         if first.blend is not None:

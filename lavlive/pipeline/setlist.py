@@ -95,7 +95,7 @@ class TrackVisuals:
     def __init__(self, track: Track) -> None:
         self.track = track
         self.control = ControlTrack(track.path.frame_rate, capacity=int(track.path.frame_rate * 4) + 4)
-        self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # onset, beats, switch (ControlPath.cues)
+        self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # ControlPath.cues
         self.source: Iterator[np.ndarray] | None = None
         self.done = False
 
@@ -106,8 +106,8 @@ class TrackVisuals:
                                start=entry.start, duration=entry.duration))
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """ws and cues (onset, beats so far, switch weight) at `t` seconds into the track, clamped to its first and last
-        control frames."""
+        """ws and cues (ControlPath.CUES) at `t` seconds into the track, clamped to its first and last control
+        frames."""
         while not self.done and (self.control.count == 0 or self.control.end_time < t):
             try:
                 if self.source is None:
@@ -123,7 +123,8 @@ class TrackVisuals:
             self.control.extend(ws)
             self.cues.extend(path.cues)
         if self.control.count == 0:
-            return np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32), np.array([0.0, 0.0, 1.0])
+            return (np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32),
+                    np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
         t = min(max(t, self.control.first / self.control.frame_rate), self.control.end_time)
         return self.control.sample(t), self.cues.sample(t)
 
@@ -192,16 +193,19 @@ class SetlistPlan:
 
     def _frame(self, i: int, t: float, k: int) -> Frame:
         slots = self.timeline.slots
-        track, ws, (onset, beats, switch) = self._local(k, t)
+        track, ws, (onset, beats, switch, *transform) = self._local(k, t)
         self._beats = self._beats_before + int(beats)
         cues = dict(onset=float(onset), beats=self._beats, switch=float(switch))
+        transform = np.array(transform)
         if k + 1 < len(slots) and t >= (fade := self._fade(k))[0]:
             lo, hi = fade
             alpha = smoothstep((t - lo) / (hi - lo))
-            nxt, ws_next, _ = self._local(k + 1, t)
-            if nxt.model is track.model:  # same model: crossfade in W
+            nxt, ws_next, next_cues = self._local(k + 1, t)
+            if nxt.model is track.model:  # same model: crossfade in W (and the transform with it)
                 ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
+                transform = (1 - alpha) * transform + alpha * next_cues[3:]
             else:  # another model: both pictures, dissolved in the window
-                return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha,
-                             blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer), **cues)
-        return Frame(i, t, ws, synthesizer=track.model.synthesizer, **cues)
+                return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha, transform=transform,
+                             blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer,
+                                         transform=next_cues[3:]), **cues)
+        return Frame(i, t, ws, synthesizer=track.model.synthesizer, transform=transform, **cues)

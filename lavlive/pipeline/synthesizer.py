@@ -17,6 +17,7 @@ from ..errors import LavliveError, given
 from ..generator import Generator
 from ..generator.runtime import (CudaGraphCall, check_precision, compiled, cuda_lock, describe_precision,
                                  resolve_execution)
+from ..generator.stylegan3 import input_transforms
 from ..images import SCALE_MODES, uint8_frames
 
 
@@ -98,6 +99,7 @@ class Synthesizer:
         on_gpu = self.device.type == "cuda"
         if on_gpu:
             G.synthesis.channels_last = True  # tensor cores read NHWC; it costs nothing in fp32 there
+        self.takes_transform = G.config.family == "stylegan3"  # an input transform per frame (x, y, rotate)
         self._pool = torch.cuda.graph_pool_handle() if self.execution == "graph" else None
         self._compiled = compiled(self._frames) if self.execution == "compile" else None
         self._sizes: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}  # batch size → its graph or compiled fn
@@ -107,23 +109,34 @@ class Synthesizer:
         """How it draws, for the start-up line: e.g. 'float32, eager' or 'float16 (top 4 blocks), graph'."""
         return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}"
 
-    def _frames(self, ws: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """ws on the device → contiguous uint8 frames on the device."""
+    def _frames(self, ws: torch.Tensor, *transform: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """ws (and for StyleGAN3 the input transforms [N, 3, 3]) on the device → contiguous uint8 frames there."""
+        extra = {"transform": transform[0]} if transform else {}
         images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision == "fp32",
-                                  generator=generator, bf16=self.precision == "bf16")
+                                  generator=generator, bf16=self.precision == "bf16", **extra)
         return uint8_frames(fit_to(images.float(), self.size, self.scale)).contiguous()
 
-    def _static(self, ws: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, ws: np.ndarray, transforms: np.ndarray | None) -> tuple[torch.Tensor, ...]:
+        """What a draw takes on the device: ws, and for StyleGAN3 each frame's input transform as a matrix."""
+        inputs = (torch.from_numpy(ws),)
+        if self.takes_transform:
+            values = np.zeros((len(ws), 3)) if transforms is None else transforms
+            inputs += (input_transforms(values),)
+        return tuple(x.to(self.device) for x in inputs)
+
+    def _static(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Frames from a graph or compiled function made for this batch size, or for a larger one (padded)."""
-        n = len(ws)
+        n = len(inputs[0])
         fits = [b for b in self._sizes if b >= n]
         if not fits:
-            self._sizes[n] = CudaGraphCall(self._frames, ws, self._pool) if self._pool is not None else self._compiled
+            self._sizes[n] = (CudaGraphCall(self._frames, inputs, self._pool) if self._pool is not None
+                              else self._compiled)
             fits = [n]
         batch = min(fits)
         if batch > n:
-            ws = torch.cat([ws, ws.new_zeros((batch - n, *ws.shape[1:]))])
-        return self._sizes[batch](ws)[:n]
+            inputs = tuple(torch.cat([x, x[-1:].expand(batch - n, *x.shape[1:])]) for x in inputs)
+        return self._sizes[batch](*inputs)[:n]
 
     @torch.no_grad()
     def warm_up(self, batch: int = 1) -> None:
@@ -134,13 +147,15 @@ class Synthesizer:
             self(np.zeros((batch, self.G.num_ws, self.G.w_dim), np.float32))
 
     @torch.no_grad()
-    def __call__(self, ws: np.ndarray, first_index: int = 0) -> np.ndarray | torch.Tensor:
-        """Frames for ws [N, num_ws, w_dim]; on CUDA they are ready (the stream synchronised) on return."""
+    def __call__(self, ws: np.ndarray, first_index: int = 0, transforms: np.ndarray | None = None
+                 ) -> np.ndarray | torch.Tensor:
+        """Frames for ws [N, num_ws, w_dim] (and StyleGAN3's input transforms [N, 3]: x, y, rotate; other networks
+        have no such input); on CUDA they are ready (the stream synchronised) on return."""
         if self.device.type != "cuda":
-            frames = self._draw(torch.from_numpy(ws), first_index)
+            frames = self._draw(self._inputs(ws, transforms), first_index)
             return frames.numpy() if self.to_host else frames
         with cuda_lock:
-            frames = self._draw(torch.from_numpy(ws).to(self.device), first_index)
+            frames = self._draw(self._inputs(ws, transforms), first_index)
             if self.to_host:
                 if self._pinned is None or self._pinned.shape != frames.shape:
                     self._pinned = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
@@ -148,10 +163,10 @@ class Synthesizer:
             torch.cuda.current_stream(self.device).synchronize()
         return self._pinned.numpy().copy() if self.to_host else frames
 
-    def _draw(self, ws: torch.Tensor, first_index: int) -> torch.Tensor:
+    def _draw(self, inputs: tuple[torch.Tensor, ...], first_index: int) -> torch.Tensor:
         if self.execution == "eager":
             generator = None
             if self.noise_mode == "random":
                 generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + first_index)
-            return self._frames(ws, generator)
-        return self._static(ws)
+            return self._frames(*inputs, generator=generator)
+        return self._static(*inputs)

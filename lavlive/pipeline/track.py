@@ -38,7 +38,7 @@ class TrackPlan:
         self.duration: float | None = None
         # Control frames kept: enough for interpolation between frames even at 1 fps.
         self.control = ControlTrack(path.frame_rate, capacity=int(path.frame_rate * 2) + 4)
-        self.cues = ControlTrack(path.frame_rate, capacity=self.control.capacity)  # onset, beats, switch (ControlPath.cues)
+        self.cues = ControlTrack(path.frame_rate, capacity=self.control.capacity)  # ControlPath.cues
         self.beside: ControlTrack | None = None  # the ws of the look beside, while there is one
         self.next = 0  # the next frame to plan
         if state is not None:
@@ -111,8 +111,9 @@ class TrackPlan:
             self.beside.extend(self.path.beside_ws[part])
 
     def _plan(self, t: float) -> Frame:
-        onset, beats, switch = self.cues.sample(t)
+        onset, beats, switch, *transform = self.cues.sample(t)
         frame = Frame(self.next, frame_time(self.next, self.fps), self.control.sample(t), onset=float(onset),
-                      beats=int(beats), beat_time=self.path.beat_time(int(beats)), switch=float(switch))
+                      beats=int(beats), beat_time=self.path.beat_time(int(beats)), switch=float(switch),
+                      transform=np.array(transform))
         self.next += 1
         return frame

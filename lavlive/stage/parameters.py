@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LavliveError, shown
-from ..presets import RANGES, Preset, load_preset
+from ..presets import RANGES, TRANSFORM_KEYS, Preset, load_preset
 
 if TYPE_CHECKING:
     from ..control import ControlPath
@@ -67,6 +67,9 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
     _p("smoothing/middle", "smoothing.middle", FLOAT, "seconds averaged for the middle layers"),
     _p("smoothing/fine", "smoothing.fine", FLOAT, "seconds averaged for the fine layers (texture, colour)"),
     _p("truncation", "synthesis.truncation_psi", FLOAT, "truncation psi: 0 the average image, 1 untruncated"),
+    _p("transform/x", "transform.x", FLOAT, "StyleGAN3: move the picture right, in units of its own size"),
+    _p("transform/y", "transform.y", FLOAT, "StyleGAN3: move the picture down, in units of its own size"),
+    _p("transform/rotate", "transform.rotate", FLOAT, "StyleGAN3: turn the picture counter-clockwise, degrees"),
     _p("seed", "modulation.seed", INT, "seed of the two random projections: another seed, another look"),
     _p("crossfade", None, FLOAT, "seconds a preset or seed switch fades over in W (0: cut)", range=(0.0, 60.0)),
     _p("crossfade/beat", None, INT, "1: preset and seed switches start fading on the next beat (waiting at most "
@@ -260,7 +263,7 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
     checked = {name: check(name, value) for name, value in changes.items()}
     if "seed" in checked:
         path.crossfade(crossfade, on_beat, at)
-    sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}}
+    sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}, "transform": {}}
     for name, value in checked.items():
         field = PARAMETERS[name].field
         if field is not None:
@@ -273,6 +276,8 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
             look.mapper.update(**sections["modulation"])
         if sections["smoothing"]:
             look.smoother.set_seconds(**sections["smoothing"])
+        for key, value in sections["transform"].items():
+            look.transform[TRANSFORM_KEYS.index(key)] = value
 
 
 __all__ = ["ACTIONS", "PARAMETERS", "Action", "Parameter", "StageControls", "StageError", "apply", "check",
