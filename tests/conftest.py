@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,12 @@ FIXTURES = next((p for p in (Path(os.environ.get("LAVLIVE_FIXTURES", "/nonexiste
 sys.path.insert(0, str(Path(__file__).parent))
 
 torch.set_num_threads(2)
+
+# A shell starts a background job (`pytest ... &`) with SIGINT ignored, and children inherit that; lavlive keeps a
+# signal its caller ignored ignored (nohup), so every Ctrl-C test would fail and leave its player running. The
+# tests stand in for a user at a terminal: children start with SIGINT at its default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

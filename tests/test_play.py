@@ -86,7 +86,11 @@ def wait_for_log(path: Path, until, timeout: float = 60.0) -> dict[str, np.ndarr
 def stop_within(proc: subprocess.Popen, sig: int, seconds: float = 1.0) -> str:
     start = time.monotonic()
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # not left running to slow the tests after this one
+        raise
     took = time.monotonic() - start
     assert took <= seconds, f"took {took:.2f} s to quit after signal {sig}:\n{out}"
     assert proc.returncode == 128 + sig, out
