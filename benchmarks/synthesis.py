@@ -1,7 +1,7 @@
 """Synthesis speed: ms per frame at 256/512/1024 (config-F channels), and side by side with the reference.
 
     python benchmarks/synthesis.py [--family stylegan2|stylegan3-t|stylegan3-r] [--device cpu|cuda]
-                                   [--resolutions 256 512 1024] [--batches 1 8]
+                                   [--resolutions 256 512 1024] [--batches 1 8] [--canvas 16:9]
     python benchmarks/synthesis.py --reference DIR [--family ...] [--resolutions 128 256 1024] [--rounds 5]
 
 --family picks the network: StyleGAN2 config F (default), or StyleGAN3 config T or R at NVIDIA's
@@ -10,7 +10,8 @@ resolutions with conv_clamp 256, as the stylegan3 repository's train.py makes th
 
 Without --reference: a table of lavlive's own figures. On the CPU fp32 (and bf16 where the CPU has
 it, with its max abs error against fp32); on CUDA fp32, fp16 eager, and fp16 replayed from a CUDA
-graph (batch 1), each with its median ms/frame.
+graph (batch 1), each with its median ms/frame. With --canvas, each path also draws that canvas
+(generator/canvas.py), timed right after the square picture, with the ratio of the two.
 
 With --reference DIR: DIR is a user's own checkout of NVIDIA's stylegan2-ada-pytorch, or of its
 stylegan3 repository for the StyleGAN3 families (imported from there at run time, never copied into
@@ -33,6 +34,7 @@ from pathlib import Path
 import torch
 
 from lavlive.generator import Generator, GeneratorConfig, StyleGAN3Config, build_network, default_generator
+from lavlive.generator.canvas import parse_canvas
 from lavlive.generator.runtime import CudaGraphCall, bf16_supported
 
 FAMILIES = ("stylegan2", "stylegan3-t", "stylegan3-r")
@@ -84,29 +86,36 @@ def own_figures(args: argparse.Namespace, device: torch.device) -> None:
     for name, build in models:
         G = build().to(device)
         G.synthesis.channels_last = device.type == "cuda"
+        shapes = {"": None}
+        if args.canvas:
+            shapes[f" {args.canvas}"] = {"canvas": args.canvas.pixels(G.img_resolution)}
         for batch in args.batches:
             ws = G.mapping(torch.randn(batch, G.z_dim, device=device))
-            for path, fn in paths(G, ws).items():
-                sec = measure(fn, device, args.min_seconds, args.min_iters)
-                diff = (fn().float() - G.synthesis(ws, force_fp32=True)).abs().max().item()
-                print(f"{name:<22} {path:<14} {batch:>5} {1000 * sec / batch:>10.2f} {batch / sec:>9.2f} {diff:>9.1e}",
-                      flush=True)
+            square: dict[str, float] = {}
+            for shape, canvas in shapes.items():
+                for path, fn in paths(G, ws, canvas or {}).items():
+                    sec = measure(fn, device, args.min_seconds, args.min_iters)
+                    diff = (fn().float() - G.synthesis(ws, force_fp32=True, **(canvas or {}))).abs().max().item()
+                    versus = f" {sec / square[path]:.2f}x the square" if canvas else ""
+                    square.setdefault(path, sec)
+                    print(f"{name:<22} {path + shape:<14} {batch:>5} {1000 * sec / batch:>10.2f} {batch / sec:>9.2f} "
+                          f"{diff:>9.1e}{versus}", flush=True)
         del G
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
 
-def paths(G: Generator, ws: torch.Tensor) -> dict[str, Callable[[], torch.Tensor]]:
-    """The ways this device can run synthesis, by name."""
-    device = ws.device
-    runs: dict[str, Callable[[], torch.Tensor]] = {"fp32": lambda: G.synthesis(ws, force_fp32=True)}
+def paths(G: Generator, ws: torch.Tensor, kw: dict | None = None) -> dict[str, Callable[[], torch.Tensor]]:
+    """The ways this device can run synthesis, by name; `kw`: more keywords for synthesis (a canvas)."""
+    device, kw = ws.device, kw or {}
+    runs: dict[str, Callable[[], torch.Tensor]] = {"fp32": lambda: G.synthesis(ws, force_fp32=True, **kw)}
     if device.type == "cuda":
-        runs["fp16 eager"] = lambda: G.synthesis(ws)
+        runs["fp16 eager"] = lambda: G.synthesis(ws, **kw)
         if len(ws) == 1:
-            graph = CudaGraphCall(lambda w: G.synthesis(w), ws)
+            graph = CudaGraphCall(lambda w: G.synthesis(w, **kw), ws)
             runs["fp16 graph"] = lambda: graph(ws)
     if bf16_supported(device):
-        runs["bf16"] = lambda: G.synthesis(ws, bf16=True)
+        runs["bf16"] = lambda: G.synthesis(ws, bf16=True, **kw)
     return runs
 
 
@@ -187,6 +196,8 @@ def main() -> None:
     ap.add_argument("--resolutions", type=int, nargs="+", default=None,
                     help="default: 256 512 1024; with --reference 128 256 1024")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--canvas", type=parse_canvas, default=None, metavar="W:H|WxH",
+                    help="also time drawing this canvas (e.g. 16:9) beside the square picture")
     ap.add_argument("--min-seconds", type=float, default=3.0)
     ap.add_argument("--min-iters", type=int, default=3)
     ap.add_argument("--reference", metavar="DIR", default=None,

@@ -57,7 +57,7 @@ def _render_args(music: Path, model: Path, out: Path, *extra: str) -> list[str]:
     return ["render", str(music), "-o", str(out), "--model", str(model), "--crf", "0", "--threads", str(THREADS), *extra]
 
 
-def _single_render(music: Path, model: Path, out: Path) -> list[str]:
+def _single_render(music: Path, model: Path, out: Path, *extra: str) -> list[str]:
     """Render in this process; the hash of every frame handed to the encoder."""
     hashes: list[str] = []
     write = video.VideoWriter.write
@@ -68,7 +68,7 @@ def _single_render(music: Path, model: Path, out: Path) -> list[str]:
 
     video.VideoWriter.write = hashing
     try:
-        assert main(_render_args(music, model, out)) == 0
+        assert main(_render_args(music, model, out, *extra)) == 0
     finally:
         video.VideoWriter.write = write
     return hashes
@@ -128,21 +128,27 @@ def test_segments_equal_the_single_process_render(cluster, inputs, reference, tm
     assert len(nodes) == 2, "both nodes rendered segments"
 
 
-def test_a_stylegan3_network_renders_in_segments_as_in_one_process(cluster, inputs, tmp_path):
+@pytest.mark.parametrize("family", ["stylegan2", "stylegan3"])
+def test_each_family_at_a_16_9_canvas_renders_in_segments_as_in_one_process(cluster, inputs, tmp_path, family):
     from checkpoint_writers import write_sg3_pickle
 
     from lavlive.generator import StyleGAN3Config, StyleGAN3Generator
 
-    music, _ = inputs
-    torch.manual_seed(3)
-    model = tmp_path / "sg3.pkl"
-    write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
-                                                        channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(), model)
-    hashes = _single_render(music, model, tmp_path / "single.mp4")
+    music, model = inputs
+    if family == "stylegan3":
+        torch.manual_seed(3)
+        model = tmp_path / "sg3.pkl"
+        write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                            channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(),
+                         model)
+    hashes = _single_render(music, model, tmp_path / "single.mp4", "--canvas", "16:9")
     out = tmp_path / "joined.mp4"
-    assert main(_render_args(music, model, out, "--segments", "2", "--cluster", cluster, "--keep-segments")) == 0
+    assert main(_render_args(music, model, out, "--canvas", "16:9", "--segments", "2", "--cluster", cluster,
+                             "--keep-segments")) == 0
     assert _segment_hashes(out) == hashes and len(hashes) == FRAMES  # the same frames, to the bit
-    assert json.loads(out.with_name(out.name + ".json").read_text())["model"]["family"] == "stylegan3"
+    assert _decoded(out).shape[1:3] == (32, 56)
+    meta = json.loads(out.with_name(out.name + ".json").read_text())
+    assert meta["model"]["family"] == family and meta["video"]["canvas"] == {"shape": "16:9", "drawn": "56x32"}
 
 
 def test_without_keep_segments_the_work_folder_goes(cluster, inputs, tmp_path):

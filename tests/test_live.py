@@ -134,3 +134,30 @@ def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path
     assert np.all(np.diff(during) == 1)  # one dissolve, no frame left out of it
     playing = data["shown"][data["shown"] > data["shown"][0] + 2.0]
     assert np.diff(playing).max() < 0.5  # the picture never stalled, loading included
+
+
+def test_a_9_16_canvas_goes_out_over_ndi_at_its_shape_and_moves_on_the_clicks(pulse, tmp_path):
+    """`live --no-window --ndi` with a StyleGAN3 network drawing a phone's 9:16: the receiver gets tall frames
+    (32x56 from a 32x32 network), which change as the clicks come in."""
+    from ndi_receiver import ReceiverProcess
+
+    torch.manual_seed(6)
+    write_sg3_pickle(StyleGAN3Generator(StyleGAN3Config(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024,
+                                                        channel_max=32, num_fp16_res=0, conv_clamp=None)).eval(),
+                     tmp_path / "sg3.pkl")
+    write_wav(tmp_path / "clicks.wav", click_track(6.0, 0.5 * np.arange(1, 12), 44100), 44100)
+    name = f"lavlive-live-{os.getpid()}"
+    receiver = ReceiverProcess(name, tmp_path)
+    live = start_live(tmp_path / "sg3.pkl", tmp_path / "frames.csv", "--canvas", "9:16", "--no-window", "--ndi", name)
+    try:
+        assert receiver.wait_found(30), "the receiver did not find the NDI source"
+        subprocess.run(["paplay", str(tmp_path / "clicks.wav")], timeout=60, check=True)
+    finally:
+        live.send_signal(signal.SIGTERM)
+        out, _ = live.communicate(timeout=30)
+        _, frames = receiver.stop()
+    assert live.returncode == 128 + signal.SIGTERM, out
+    assert "canvas 9:16 (32x56)" in out, out
+    assert len(frames) > 30 and {f.shape for f in frames} == {(56, 32, 3)}, (len(frames), {f.shape for f in frames})
+    change = np.abs(np.diff(np.stack(frames[-30:]).astype(np.float32), axis=0)).mean()
+    assert change > 0.5, change

@@ -132,7 +132,7 @@ class RecordingWindow:
         return getattr(self.window, name)
 
 
-def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **options):
+def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, canvas=None, **options):
     """Play in this process (the window on this thread), with `after(player)` called from a timer thread."""
     from lavlive.output.audio import AudioOutput
     from lavlive.playback import Player, PlayOptions
@@ -153,7 +153,7 @@ def run_player(inputs: list[Path], model: Path, size=(64, 64), after=None, **opt
     audio = AudioOutput()
     window = Window(size)
     try:
-        preparer = Preparer(ModelSettings(model=str(model)), audio.sample_rate, audio.channels)
+        preparer = Preparer(ModelSettings(model=str(model), canvas=canvas), audio.sample_rate, audio.channels)
         player = Recording(load_playlist(inputs), RecordingWindow(window), audio, preparer,
                            PlayOptions(fps=Fraction(30), synthesis_threads=2, **options))
         if after is not None:
@@ -238,6 +238,20 @@ def test_a_stylegan3_network_plays_in_the_window_moving_with_the_music(xvfb, pul
     screens = np.stack([screen for _, _, screen in shown]).astype(np.float32)
     change = np.abs(np.diff(screens, axis=0)).mean()
     assert screens.shape[1:] == (64, 64, 3) and change > 0.5, change
+
+
+def test_a_16_9_canvas_fills_a_16_9_window_with_a_picture_moving_edge_to_edge(xvfb, pulse, media):
+    """The square network's picture would leave black bars in a wide window; the canvas fills it, and its added
+    sides move with the music as the middle does."""
+    from lavlive.generator.canvas import parse_canvas
+
+    _, code, shown, _ = run_player([media / "beat0.wav", media / "beat1.wav"], media / "tiny32.pt", size=(112, 64),
+                                   canvas=parse_canvas("16:9"))
+    assert code == 0 and len(shown) >= 20, len(shown)
+    screens = np.stack([screen for _, _, screen in shown]).astype(np.float32)
+    assert screens.shape[1:] == (64, 112, 3)
+    for side in (screens[:, :, :20], screens[:, :, -20:]):  # where a square picture's bars would be
+        assert side.mean() > 10 and np.abs(np.diff(side, axis=0)).mean() > 0.5
 
 
 @pytest.mark.parametrize("quit_by", ["q", "escape", "close the window"])

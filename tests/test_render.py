@@ -240,6 +240,28 @@ def test_a_preset_turns_a_stylegan3_r_picture_by_its_input_transform(tmp_path, m
     assert json.loads((tmp_path / "b.mp4.json").read_text())["preset"]["transform"]["rotate"] == 90.0
 
 
+@pytest.mark.parametrize("family", ["stylegan2", "stylegan3"])
+def test_a_16_9_canvas_is_drawn_by_the_network_and_moves_with_the_music(tmp_path, model, sg3_model, music, family):
+    """--canvas 16:9 on a 32x32 network: a 56x32 video drawn at the network's scale (not stretched: StyleGAN3's
+    middle is its square picture), moving with the music over its whole width, and --size scales it."""
+    net = model if family == "stylegan2" else sg3_model
+    args = ("--model", str(net), "--duration", "2", "--crf", "0")
+    assert main(["render", str(music), "-o", str(tmp_path / "wide.mp4"), "--canvas", "16:9", *args]) == 0
+    assert main(["render", str(music), "-o", str(tmp_path / "square.mp4"), *args]) == 0
+    assert main(["render", str(music), "-o", str(tmp_path / "big.mp4"), "--canvas", "16:9", "--size", "112x64",
+                 *args]) == 0
+    wide, square = video_frames(tmp_path / "wide.mp4")[0], video_frames(tmp_path / "square.mp4")[0]
+    assert wide.shape == (60, 32, 56, 3) and square.shape == (60, 32, 32, 3)
+    for edge in (wide[..., :12, :], wide[..., -12:, :]):  # the added columns move too
+        assert np.median(motion(edge)) > 0.5
+    if family == "stylegan3":
+        assert psnr(wide[..., 12:44, :][:, 8:-8, 8:-8], square[:, 8:-8, 8:-8]) > 40  # the same picture, widened
+    assert video_frames(tmp_path / "big.mp4")[0].shape == (60, 64, 112, 3)
+    meta = json.loads((tmp_path / "wide.mp4.json").read_text())
+    assert meta["video"]["canvas"] == {"shape": "16:9", "drawn": "56x32"} and meta["video"]["size"] == "56x32"
+    assert json.loads((tmp_path / "square.mp4.json").read_text())["video"]["canvas"] is None
+
+
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     mse = np.mean((x.astype(np.float64) - y.astype(np.float64)) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)

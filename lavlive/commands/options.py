@@ -7,6 +7,7 @@ from fractions import Fraction
 
 from ..control import parse_fps
 from ..devices import DEVICE_CHOICES
+from ..generator.canvas import parse_canvas
 from ..generator.runtime import EXECUTIONS, PRECISIONS
 from ..images import SCALE_MODES
 from ..output.display import DisplaySettings
@@ -29,7 +30,13 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
-    """--precision, --execution: how synthesis runs on its device (generator/runtime.py)."""
+    """--canvas, --precision, --execution: what the network draws and how synthesis runs on its device."""
+    p.add_argument("--canvas", type=parse_canvas, default=None, metavar="W:H|WxH",
+                   help="the shape the network draws, not scaled: an aspect (16:9, 9:16, 32:9: the model's resolution "
+                        "on the short side) or a size in its own pixels (1920x1080); StyleGAN3 widens its input's "
+                        "grid, StyleGAN2 mirrors its 4x4 constant and noise outward; the result is then scaled as "
+                        "before (render: to --size; play, live: into the window) "
+                        "(default: the model's square picture)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto: fp16 blocks on CUDA as the checkpoint marks, fp32 on the CPU; bf16: bfloat16 on "
                         "CPUs and GPUs that have it (about half the time on such a CPU, a few 8-bit levels off) "
@@ -43,7 +50,7 @@ def model_settings(args: argparse.Namespace) -> ModelSettings:
     """The networks the options name, the device and how synthesis runs (options a command lacks: defaults)."""
     return ModelSettings(model=args.model, encoder_weights=args.encoder_weights, download=args.download,
                          device=args.device, precision=getattr(args, "precision", "auto"),
-                         execution=getattr(args, "execution", "auto"))
+                         execution=getattr(args, "execution", "auto"), canvas=getattr(args, "canvas", None))
 
 
 def add_window_options(p: argparse.ArgumentParser) -> None:

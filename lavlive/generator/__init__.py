@@ -2,6 +2,8 @@
 
     network     StyleGAN2 (configs E/F), from the paper's maths
     stylegan3   StyleGAN3 (configs T/R), from the paper's maths
+    resample    StyleGAN3's filtered nonlinearity on the CPU: separable strided resampling
+    canvas      pictures at the screen's shape: the canvas asked for, the grid a network draws for it
     families    the families by config: build, validate, read a file's header
     checkpoints every common checkpoint format → (config, state dict); lavlive's .safetensors
     safe_pickle a pickle reader that never runs code

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from ..errors import shown
+from .canvas import CanvasGrid, mirrored
 
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)
@@ -323,13 +324,8 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x: Tensor, w: Tensor, noise_mode: str, fused: bool,
-                generator: torch.Generator | None = None) -> Tensor:
-        noise = None
-        if noise_mode == "const":
-            noise = self.noise_const * self.noise_strength
-        elif noise_mode == "random":
-            r = self.resolution
-            noise = torch.randn(len(x), 1, r, r, device=x.device, generator=generator) * self.noise_strength
+                generator: torch.Generator | None = None, grid: CanvasGrid | None = None) -> Tensor:
+        noise = self._noise(len(x), noise_mode, x.device, generator, grid)
         if fused and cpu_fast_path(x):
             y = modulated_conv2d_cpu(x, self.weight, self.affine(w), self.bias, LRELU_GAIN, up=self.up,
                                      kernel=self.resample_filter)
@@ -337,6 +333,18 @@ class SynthesisLayer(nn.Module):
         y = modulated_conv2d(x, self.weight, self.affine(w), up=self.up,
                              kernel=self.resample_filter, noise=noise, fused=fused)
         return bias_lrelu(y, self.bias, LRELU_GAIN, self.conv_clamp)
+
+    def _noise(self, n: int, noise_mode: str, device: torch.device, generator: torch.Generator | None,
+               grid: CanvasGrid | None) -> Tensor | None:
+        """The noise image times its strength: the stored one (mirrored out to a canvas's grid) or a drawn one."""
+        r = self.resolution
+        rows, cols = (grid.y.samples(r), grid.x.samples(r)) if grid is not None else ((r, 0), (r, 0))
+        if noise_mode == "const":
+            const = self.noise_const if grid is None else mirrored(self.noise_const, rows, cols)
+            return const * self.noise_strength
+        if noise_mode == "random":
+            return torch.randn(n, 1, rows[0], cols[0], device=device, generator=generator) * self.noise_strength
+        return None
 
 
 class ToRGBLayer(nn.Module):
@@ -378,16 +386,18 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: str,
                 dtype: torch.dtype, memory_format: torch.memory_format,
-                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+                generator: torch.Generator | None = None, grid: CanvasGrid | None = None) -> tuple[Tensor, Tensor]:
+        """`grid`: a canvas's, whose cells are the constant's samples (mirrored out beyond its 4×4)."""
         fused = dtype == torch.float32 or ws.shape[0] == 1
         w = ws.unbind(1)
         if self.in_channels == 0:
-            x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
-            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused, generator)
+            const = self.const if grid is None else mirrored(self.const, grid.y.samples(4), grid.x.samples(4))
+            x = const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused, generator, grid)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
-            x = self.conv0(x, w[0], noise_mode, fused, generator)
-            x = self.conv1(x, w[1], noise_mode, fused, generator)
+            x = self.conv0(x, w[0], noise_mode, fused, generator, grid)
+            x = self.conv1(x, w[1], noise_mode, fused, generator, grid)
         rgb = self.torgb(x, w[self.num_conv], fused).to(torch.float32)
         img = rgb if img is None else upsample_2x(img, self.resample_filter) + rgb
         return x, img
@@ -408,10 +418,12 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", SynthesisBlock(in_ch, cfg.channels(res), cfg, res))
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
-                generator: torch.Generator | None = None, bf16: bool = False) -> Tensor:
+                generator: torch.Generator | None = None, bf16: bool = False,
+                canvas: tuple[int, int] | None = None) -> Tensor:
         """`generator` seeds noise_mode 'random' (on the device of ws) so renders are reproducible.
         Blocks run in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in
-        bfloat16 with `bf16`; the image skip path and the output stay fp32."""
+        bfloat16 with `bf16`; the image skip path and the output stay fp32. `canvas` (width, height): a picture
+        of that many of the network's pixels, drawn from the constant and the noise mirrored out (canvas.py)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
@@ -421,15 +433,16 @@ class SynthesisNetwork(nn.Module):
         # channels_last: always on the CPU at batch 1 (see cpu_fast_path); elsewhere when asked for
         cl = self.channels_last or cpu_fast_path(ws)
         memory_format = torch.channels_last if cl else torch.contiguous_format
+        grid = None if canvas is None else CanvasGrid.covering(*canvas, self.img_resolution, 4)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
             dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and block.use_fp16 else torch.float32
             x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, dtype, memory_format,
-                           generator)
+                           generator, grid)
             w_idx += block.num_conv
-        return img
+        return img if grid is None else grid.cut(img)
 
 
 class Generator(nn.Module):

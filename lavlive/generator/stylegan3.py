@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import shown
+from .canvas import CanvasGrid
 from .network import LRELU_GAIN, LRELU_SLOPE, NOISE_MODES, FullyConnectedLayer, Generator, cpu_fast_path
 from .resample import CHUNK, AxisResampler
 
@@ -149,11 +150,13 @@ class LayerPlan:
         return self.in_sampling_rate * self.up_factor
 
 
-def layer_plans(cfg: StyleGAN3Config) -> list[LayerPlan]:
+def layer_plans(cfg: StyleGAN3Config, span: tuple[int, int] | None = None) -> list[LayerPlan]:
     """The schedule of the paper's appendix F: cutoffs rise geometrically from `first_cutoff` to half the output
     resolution over the layers before the last `num_critical`, stopbands likewise; each layer samples at the
     smallest power of two above twice its stopband (at most the output resolution) with `margin_size` samples
-    around the picture, except the last two, which are the picture; channels fall as the cutoff rises."""
+    around the picture, except the last two, which are the picture; channels fall as the cutoff rises.
+    `span` (x, y): a canvas's picture in samples of the first layer's rate (the square's: that rate, twice), each
+    layer's picture as many times its rate (canvas.py); names and filters do not change with it."""
     n, res = cfg.num_layers, cfg.img_resolution
     exponents = np.minimum(np.arange(n + 1) / (n - cfg.num_critical), 1)
     last_cutoff = res / 2
@@ -163,6 +166,8 @@ def layer_plans(cfg: StyleGAN3Config) -> list[LayerPlan]:
     half_widths = np.maximum(stopbands, rates / 2) - cutoffs
     sizes = rates + cfg.margin_size * 2
     sizes[-2:] = res
+    widths, heights = (np.rint(rates * k / rates[0]).astype(int) + np.r_[[cfg.margin_size * 2] * (n - 1), 0, 0]
+                       for k in span or (rates[0], rates[0]))
     channels = np.rint(np.minimum((cfg.channel_base / 2) / cutoffs, cfg.channel_max)).astype(int)
     channels[-1] = cfg.img_channels
     plans = []
@@ -174,20 +179,21 @@ def layer_plans(cfg: StyleGAN3Config) -> list[LayerPlan]:
         up_taps = cfg.filter_size * up if up > 1 and not torgb else 1
         down_taps = cfg.filter_size * down if down > 1 and not torgb else 1
         kernel = 1 if torgb else cfg.conv_kernel
-        size_in, size_out = int(sizes[p]), int(sizes[i])
         # Output samples (size_out - 1)·down + 1 after the down filter, from a conv output of size_in + kernel - 1
         # upsampled: the rest is padding, split so that the picture stays centred.
-        total = (size_out - 1) * down + 1 - (size_in + kernel - 1) * up + up_taps + down_taps - 2
-        lo = (total + up) // 2
-        hi = total - lo
+        pads = []
+        for size_in, size_out in ((widths[p], widths[i]), (heights[p], heights[i])):
+            total = (size_out - 1) * down + 1 - (size_in + kernel - 1) * up + up_taps + down_taps - 2
+            pads += [(total + up) // 2, total - (total + up) // 2]
         plans.append(LayerPlan(
-            name=f"L{i}_{size_out}_{int(channels[i])}", in_channels=int(channels[p]), out_channels=int(channels[i]),
-            in_size=(size_in, size_in), out_size=(size_out, size_out), in_sampling_rate=float(rates[p]),
+            name=f"L{i}_{int(sizes[i])}_{int(channels[i])}", in_channels=int(channels[p]),
+            out_channels=int(channels[i]), in_size=(int(widths[p]), int(heights[p])),
+            out_size=(int(widths[i]), int(heights[i])), in_sampling_rate=float(rates[p]),
             out_sampling_rate=float(rates[i]), in_cutoff=float(cutoffs[p]), out_cutoff=float(cutoffs[i]),
             in_half_width=float(half_widths[p]), out_half_width=float(half_widths[i]), is_torgb=torgb,
             is_critically_sampled=i >= n - cfg.num_critical, use_fp16=bool(rates[i] * 2**cfg.num_fp16_res > res),
             conv_kernel=kernel, up_factor=up, up_taps=up_taps, down_factor=down, down_taps=down_taps,
-            down_radial=cfg.use_radial_filters and not i >= n - cfg.num_critical, padding=(lo, hi, lo, hi)))
+            down_radial=cfg.use_radial_filters and not i >= n - cfg.num_critical, padding=tuple(int(v) for v in pads)))
     return plans
 
 
@@ -309,16 +315,17 @@ class FourierInput(nn.Module):
         self.register_buffer("freqs", torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1))
         self.register_buffer("phases", torch.rand(channels) - 0.5)
 
-    def grid(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """Sample positions along x and along y, in the input's units, the picture's centre at 0."""
-        (width, height), rate = self.size, self.sampling_rate
+    def grid(self, device: torch.device, size: tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
+        """Sample positions along x and along y, in the input's units, the picture's centre at 0; `size` (width,
+        height): a canvas's, in place of the square's."""
+        (width, height), rate = size or self.size, self.sampling_rate
         gx = (torch.arange(width, device=device, dtype=torch.float32) + 0.5 - width / 2) / rate
         gy = (torch.arange(height, device=device, dtype=torch.float32) + 0.5 - height / 2) / rate
         return gx, gy
 
-    def forward(self, w: Tensor, transform: Tensor | None = None) -> Tensor:
+    def forward(self, w: Tensor, transform: Tensor | None = None, size: tuple[int, int] | None = None) -> Tensor:
         """Fourier features for w [N, w_dim]; `transform` [N, 3, 3]: a user transform per sample (input_transforms),
-        after the network's own buffer."""
+        after the network's own buffer; `size`: the grid's (see `grid`)."""
         t = self.affine(w)  # [N, 4]
         t = t / t[:, :2].norm(dim=1, keepdim=True).clamp_min(1e-8)  # a pure rotation, whatever w's length
         n = len(w)
@@ -334,7 +341,7 @@ class FourierInput(nn.Module):
         freqs = self.freqs[None] @ m[:, :2, :2]  # [N, C, 2]
         # Fade out frequencies as they approach the Nyquist limit of the input's sampling rate.
         amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)
-        gx, gy = self.grid(w.device)
+        gx, gy = self.grid(w.device, size)
         x = gx[None, None, :, None] * freqs[:, None, None, :, 0] + gy[None, :, None, None] * freqs[:, None, None, :, 1]
         x = torch.sin((x + phases[:, None, None]) * (2 * math.pi)) * amplitudes[:, None, None]
         x = x @ (self.weight / math.sqrt(self.channels)).t()  # [N, H, W, C]
@@ -358,25 +365,27 @@ class AliasFreeLayer(nn.Module):
         self.register_buffer("down_filter", lowpass_filter(plan.down_taps, plan.out_cutoff, plan.out_half_width * 2,
                                                            tmp, radial=plan.down_radial))
         self.weight_gain = 1 / math.sqrt(plan.in_channels * k * k)  # ToRGB's, on its style
-        self._resamplers: dict[tuple[int, int], LayerResamplers] = {}  # the CPU path's, by input size
+        self._resamplers: dict[tuple[int, int], LayerResamplers] = {}  # the CPU path's, by input size (which
+        # fixes the plan: sizes grow with a canvas's span)
 
-    def forward(self, x: Tensor, w: Tensor, dtype: torch.dtype) -> Tensor:
-        p = self.plan
+    def forward(self, x: Tensor, w: Tensor, dtype: torch.dtype, plan: LayerPlan | None = None) -> Tensor:
+        """`plan`: this layer's for a canvas (its sizes and padding), in place of the square picture's."""
+        p = plan or self.plan
         styles = self.affine(w)
         if p.is_torgb:
             styles = styles * self.weight_gain
         if cpu_fast_path(x.to(dtype)):
-            return self._forward_cpu(x, styles, dtype)
+            return self._forward_cpu(x, styles, dtype, p)
         y = modulated_conv2d(x.to(dtype), self.weight, styles, not p.is_torgb, self.magnitude_ema.rsqrt(),
                              p.conv_kernel - 1)
         return filtered_lrelu(y, self.bias, self.up_filter, self.down_filter, p.up_factor, p.down_factor, p.padding,
                               1.0 if p.is_torgb else LRELU_GAIN, 1.0 if p.is_torgb else LRELU_SLOPE, self.conv_clamp)
 
-    def _forward_cpu(self, x: Tensor, styles: Tensor, dtype: torch.dtype) -> Tensor:
+    def _forward_cpu(self, x: Tensor, styles: Tensor, dtype: torch.dtype, p: LayerPlan) -> Tensor:
         """Batch 1 on the CPU, channels last throughout: the conv (1×1: one matrix product; else oneDNN's) with
         the bias in it, then the filtered nonlinearity over [H, W, C] by strided scaled adds (resample.py): the same
         maths, several times faster. Takes and returns NCHW with channels-last strides (a view of [H, W, C])."""
-        p, cl = self.plan, torch.channels_last
+        cl = torch.channels_last
         weight = modulated_weights(self.weight, styles, not p.is_torgb, self.magnitude_ema.rsqrt())[0].to(dtype)
         hwc, bias = x[0].permute(1, 2, 0).to(dtype).contiguous(), self.bias.to(dtype)
         if p.conv_kernel == 1:
@@ -389,7 +398,7 @@ class AliasFreeLayer(nn.Module):
             return y.permute(2, 0, 1)[None]
         r = self._resamplers.get(y.shape[:2])
         if r is None:
-            r = self._resamplers[y.shape[:2]] = LayerResamplers(self, *y.shape[:2])
+            r = self._resamplers[y.shape[:2]] = LayerResamplers(self, p, *y.shape[:2])
         tall = r.up_h(y, 0)  # [2H, W, C]; the rest goes a block of its rows at a time, so that the widest
         rows = max(1, CHUNK // (r.up_w.n_out * tall.shape[2]))  # tensor (upsampled both ways) stays in the cache
         narrow = [torch.empty(tall.shape[0], down_w.n_out, tall.shape[2], dtype=dtype) for _, down_w in r.down]
@@ -411,8 +420,7 @@ class LayerResamplers:
     cut where the terms fall below 1e-5 of the first (a jinc under a Kaiser window then needs 2 to 4; the
     pictures move by about 2e-6 against NVIDIA's for it)."""
 
-    def __init__(self, layer: AliasFreeLayer, h: int, w: int) -> None:
-        p = layer.plan
+    def __init__(self, layer: AliasFreeLayer, p: LayerPlan, h: int, w: int) -> None:
         x0, x1, y0, y1 = p.padding
         up = np.ones(1) if layer.up_filter is None else layer.up_filter.double().numpy()
         h_conv, w_conv = h, w  # the conv's output (full padding) is this layer's input here
@@ -442,25 +450,39 @@ class AliasFreeSynthesis(nn.Module):
         for plan in self.plans:
             setattr(self, plan.name, AliasFreeLayer(cfg, plan))
         self.channels_last = False  # the synthesizer's hint for GPUs; unused here so far
+        self._canvases: dict[tuple[int, int], tuple[CanvasGrid, list[LayerPlan]]] = {}
+
+    def canvas_plans(self, canvas: tuple[int, int]) -> tuple[CanvasGrid, list[LayerPlan]]:
+        """The grid (in samples of the input) and the layers' plans that draw a canvas of (width, height) pixels:
+        the input's grid widened or narrowed, every layer's picture with it, an even number of samples added so
+        that the square picture stays in the middle (canvas.py)."""
+        if canvas not in self._canvases:
+            grid = CanvasGrid.covering(*canvas, self.config.img_resolution, int(self.plans[0].in_sampling_rate),
+                                       even=True)
+            self._canvases[canvas] = grid, layer_plans(self.config, (grid.x.cells, grid.y.cells))
+        return self._canvases[canvas]
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
                 generator: torch.Generator | None = None, bf16: bool = False,
-                transform: Tensor | None = None) -> Tensor:
+                transform: Tensor | None = None, canvas: tuple[int, int] | None = None) -> Tensor:
         """StyleGAN3 has no noise inputs: `noise_mode` is checked and otherwise unused (as `generator`). Layers run
         in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in bfloat16 with `bf16`; the
         input and the output are fp32. `transform` [N, 3, 3]: each picture's own input transform (see
-        input_transforms), after the `input.transform` buffer."""
+        input_transforms), after the `input.transform` buffer. `canvas` (width, height): a picture of that many of
+        the network's pixels, more (or less) of the same picture around its centre (`canvas_plans`)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}")
         if ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"expected ws of shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)
         fp16 = ws.device.type == "cuda" and not force_fp32 and not bf16
-        x = self.input(ws[:, 0], transform)
-        for i, plan in enumerate(self.plans):
+        grid, plans = (None, self.plans) if canvas is None else self.canvas_plans(canvas)
+        x = self.input(ws[:, 0], transform, plans[0].in_size)
+        for i, plan in enumerate(plans):
             dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and plan.use_fp16 else torch.float32
-            x = getattr(self, plan.name)(x, ws[:, i + 1], dtype)
-        return x.float() * self.config.output_scale
+            x = getattr(self, plan.name)(x, ws[:, i + 1], dtype, plan)
+        x = x.float() * self.config.output_scale
+        return x if grid is None else grid.cut(x)
 
 
 class StyleGAN3Generator(Generator):

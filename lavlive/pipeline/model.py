@@ -18,6 +18,7 @@ import torch
 from ..control import ControlPath, WStatistics, w_statistics
 from ..devices import resolve_device
 from ..generator import Generator, ModelSource, load_generator, seeded_z
+from ..generator.canvas import CanvasShape
 from ..images import to_uint8
 from ..presets import Preset
 from .synthesizer import SynthesisOptions, Synthesizer
@@ -27,7 +28,8 @@ from .synthesizer import SynthesisOptions, Synthesizer
 class ModelSettings:
     """The networks a command uses and where: the generator checkpoint (None: the embedded default), the
     EnCodec weights (None: the preset's, else the cache's) and whether they may be downloaded, the device
-    as the user named it (auto, cpu, cuda), and how synthesis runs there (generator/runtime.py)."""
+    as the user named it (auto, cpu, cuda), how synthesis runs there (generator/runtime.py), and the canvas
+    the network draws (None: its square picture; generator/canvas.py)."""
 
     model: str | None = None
     encoder_weights: str | None = None
@@ -35,6 +37,7 @@ class ModelSettings:
     device: str = "auto"
     precision: str = "auto"
     execution: str = "auto"
+    canvas: CanvasShape | None = None
 
 
 class Model:

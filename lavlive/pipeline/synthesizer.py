@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ..errors import LavliveError, given
 from ..generator import Generator
+from ..generator.canvas import CanvasShape
 from ..generator.runtime import (CudaGraphCall, check_precision, compiled, cuda_lock, describe_precision,
                                  resolve_execution)
 from ..generator.stylegan3 import input_transforms
@@ -62,9 +63,10 @@ def fit_to(images: torch.Tensor, size: Size, mode: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class SynthesisOptions:
-    """How a Synthesizer draws (its keyword arguments): the output size and scaling (None: the network's
-    own), noise mode and seed, precision and execution (generator/runtime.py), and whether finished
-    frames are copied to the host (render, NDI) or stay on the device (the window)."""
+    """How a Synthesizer draws (its keyword arguments): the output size and scaling (None: the canvas's),
+    noise mode and seed, precision and execution (generator/runtime.py), whether finished frames are copied to
+    the host (render, NDI) or stay on the device (the window), and the canvas the network draws (None: its
+    square picture; generator/canvas.py)."""
 
     size: Size | None = None
     scale: str = "fit"
@@ -73,10 +75,12 @@ class SynthesisOptions:
     to_host: bool = True
     precision: str = "auto"
     execution: str = "auto"
+    canvas: CanvasShape | None = None
 
 
 class Synthesizer:
-    """Turns batches of ws into uint8 RGB frames [N, H, W, 3] of the output size.
+    """Turns batches of ws into uint8 RGB frames [N, H, W, 3] of the output size: the network draws its canvas
+    (its square picture, or the shape asked for), which is then scaled to the size (fit or fill).
 
     Noise in mode 'random' is drawn from a generator seeded by (seed, first frame index of the
     batch), so a render is reproducible for the same batch size. `precision` and `execution` are
@@ -86,13 +90,18 @@ class Synthesizer:
     """
 
     def __init__(self, G: Generator, size: Size | None = None, scale: str = "fit", noise_mode: str = "const",
-                 seed: int = 0, to_host: bool = True, precision: str = "auto", execution: str = "auto") -> None:
+                 seed: int = 0, to_host: bool = True, precision: str = "auto", execution: str = "auto",
+                 canvas: CanvasShape | None = None) -> None:
         """The keyword arguments are those of `SynthesisOptions`."""
         if scale not in SCALE_MODES:
             raise LavliveError(f"scale mode {scale!r}: use one of {', '.join(SCALE_MODES)}")
         self.G = G
         self.device = next(G.parameters()).device
-        self.size = size or Size(G.img_resolution, G.img_resolution)
+        self.canvas = canvas
+        pixels = canvas.pixels(G.img_resolution) if canvas is not None else None
+        self._canvas = {} if pixels is None else {"canvas": pixels}  # the network's keyword for it
+        self.canvas_size = Size(*pixels) if pixels else Size(G.img_resolution, G.img_resolution)
+        self.size = size or self.canvas_size
         self.scale, self.noise_mode, self.seed, self.to_host = scale, noise_mode, seed, to_host
         self.precision = check_precision(precision, self.device)
         self.execution = resolve_execution(execution, self.device, noise_mode)
@@ -106,15 +115,17 @@ class Synthesizer:
         self._pinned: torch.Tensor | None = None
 
     def describe(self) -> str:
-        """How it draws, for the start-up line: e.g. 'float32, eager' or 'float16 (top 4 blocks), graph'."""
-        return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}"
+        """How it draws, for the start-up line: e.g. 'float32, eager' or 'float16 (top 4 blocks), graph, canvas
+        16:9 (456x256)'."""
+        drawn = f", canvas {self.canvas} ({self.canvas_size})" if self.canvas is not None else ""
+        return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}{drawn}"
 
     def _frames(self, ws: torch.Tensor, *transform: torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """ws (and for StyleGAN3 the input transforms [N, 3, 3]) on the device → contiguous uint8 frames there."""
         extra = {"transform": transform[0]} if transform else {}
         images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision == "fp32",
-                                  generator=generator, bf16=self.precision == "bf16", **extra)
+                                  generator=generator, bf16=self.precision == "bf16", **extra, **self._canvas)
         return uint8_frames(fit_to(images.float(), self.size, self.scale)).contiguous()
 
     def _inputs(self, ws: np.ndarray, transforms: np.ndarray | None) -> tuple[torch.Tensor, ...]:

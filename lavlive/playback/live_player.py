@@ -114,7 +114,7 @@ class LivePlayer:
         name = checkpoint or "the embedded network"
         current = plan.synthesizer
         options = SynthesisOptions(noise_mode=current.noise_mode, to_host=False, precision=current.precision,
-                                   execution=current.execution)
+                                   execution=current.execution, canvas=current.canvas)
         seconds = self.stage.controls.state()["crossfade"]
 
         def load() -> None:

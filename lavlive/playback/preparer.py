@@ -62,7 +62,7 @@ class Preparer:
             if key not in self._models:
                 s = self.settings
                 options = SynthesisOptions(noise_mode=load_preset(self.preset).synthesis.noise_mode, to_host=False,
-                                           precision=s.precision, execution=s.execution)
+                                           precision=s.precision, execution=s.execution, canvas=s.canvas)
                 model = load_model(name, s.device, options, say=log.info)
                 log.info("synthesis: %s on %s", model.synthesizer.describe(), model.device)
                 self._models[key] = model

@@ -114,7 +114,8 @@ def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int) -> tupl
     display = open_display(s.display)
     try:
         options = SynthesisOptions(noise_mode=preset.synthesis.noise_mode, to_host=False,
-                                   precision=s.models.precision, execution=s.models.execution)
+                                   precision=s.models.precision, execution=s.models.execution,
+                                   canvas=s.models.canvas)
         model = load_model(s.models.model, s.models.device, options, say=print)
         path, notice = model.control_path(preset, s.models, low_latency=True)
         if notice:

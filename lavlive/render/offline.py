@@ -56,7 +56,7 @@ def render(settings: RenderSettings) -> int:
 def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int) -> int:
     batch = s.batch_for(device)
     options = SynthesisOptions(s.video.size, s.video.scale, preset.synthesis.noise_mode, preset.modulation.seed,
-                               precision=s.models.precision, execution=s.models.execution)
+                               precision=s.models.precision, execution=s.models.execution, canvas=s.models.canvas)
     model = load_model(s.models.model, device, options, batch, say=print)
     path, notice = model.control_path(preset, s.models)
     if notice:

@@ -22,7 +22,7 @@ from ..files import AtomicFile
 from ..generator.runtime import resolve_execution
 from ..interrupts import signals_call
 from ..pipeline.model import load_model
-from ..pipeline.synthesizer import Size
+from ..pipeline.synthesizer import Size, SynthesisOptions
 from ..presets import Preset
 from ..progress import Progress
 from .cluster import Cluster
@@ -37,7 +37,9 @@ def render_segmented(s: RenderSettings, preset: Preset, threads: int) -> int:
     """Render in `s.segments` segments on the cluster and join them; the exit code (128 + signal if interrupted)."""
     # Bad inputs fail here, before a cluster is started or joined.
     seconds = FileSource(s.input, 48000, start=s.start, duration=s.duration).duration
-    model = load_model(s.models.model, "cpu", warm_up=None, say=print)  # for its statistics, once for all workers
+    # for its statistics, once for all workers, and the frame size (--size, else the canvas)
+    model = load_model(s.models.model, "cpu", SynthesisOptions(s.video.size, canvas=s.models.canvas), warm_up=None,
+                       say=print)
     cluster = Cluster(s.cluster or "local")
     try:
         print(f"cluster: {cluster.describe()}")

@@ -38,6 +38,7 @@ from ..control import ControlPath, WStatistics
 from ..devices import torch_threads
 from ..errors import LavliveError
 from ..generator import sha256_of
+from ..generator.canvas import parse_canvas
 from ..pipeline.engine import Engine
 from ..pipeline.model import Model, load_model
 from ..pipeline.segment import SegmentPlan
@@ -77,6 +78,7 @@ class RenderJob:
     encoder_source: str = ""  # where the encoder's weights came from, for the sidecar
     precision: str = "auto"  # generator/runtime.py
     execution: str = "auto"
+    canvas: str | None = None  # as typed (generator/canvas.py); None: the network's square picture
 
     def key(self, segments: int) -> str:
         """Names the result: a work folder with another key holds some other render's segments."""
@@ -142,7 +144,8 @@ def _models(job: RenderJob, device: str) -> _Models:
 def _load_models(job: RenderJob, device: str) -> _Models:
     preset = job.preset_object()
     options = SynthesisOptions(Size(*job.size), job.scale, preset.synthesis.noise_mode, preset.modulation.seed,
-                               precision=job.precision, execution=job.execution)
+                               precision=job.precision, execution=job.execution,
+                               canvas=parse_canvas(job.canvas) if job.canvas else None)
     model = load_model(job.model, device, options, job.batch)
     if model.source.sha256 != job.sha256.get("model"):
         raise LavliveError(f"{job.model}: this machine's copy differs from the driver's (sha256)")
@@ -177,7 +180,7 @@ def make_job(s: RenderSettings, preset: Preset, device: torch.device, batch: int
     for all workers); plus the encoder's notice if it is random."""
     weights = s.models.encoder_weights or preset.encoder.weights or None  # a folder is a Hugging Face checkpoint
     G = model.G
-    size = s.video.size or Size(G.img_resolution, G.img_resolution)
+    size = model.synthesizer.size  # --size, else the canvas the network draws
     encoder, notice = load_encoder(preset.encoder.name, weights, device=CONTROL_DEVICE)
     if Path(encoder.source).exists():
         weights = _where(encoder.source)  # also when found in a cache: the workers load the same file
@@ -189,6 +192,7 @@ def make_job(s: RenderSettings, preset: Preset, device: torch.device, batch: int
         crf=s.video.crf, speed=s.video.speed, stats=stats_plain(model.stats), num_ws=G.num_ws,
         ws_resolutions=tuple(G.config.ws_resolutions),
         resolution=G.img_resolution, threads=threads, precision=s.models.precision, execution=s.models.execution,
+        canvas=str(s.models.canvas) if s.models.canvas else None,
         sha256={"input": sha256_of(s.input), "model": model.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},
         encoder_source=_where(encoder.source))

@@ -53,7 +53,8 @@ def sidecar(settings: RenderSettings, preset: Preset, G: Generator, made: Render
         "input": {"path": str(s.input.resolve()), "sha256": sha256_of(s.input), "start": s.start,
                   "duration": s.duration},
         "video": {"frames": made.frames, "fps": str(video.fps), "duration": made.duration,
-                  "size": str(made.size), "scale": video.scale, "codec": f"h264 yuv420p bt709 ({made.codec})",
+                  "size": str(made.size), "scale": video.scale, "canvas": _canvas(s, G),
+                  "codec": f"h264 yuv420p bt709 ({made.codec})",
                   "encoder_options": encoder_options(made.codec, video.crf, video.speed),
                   "crf": video.crf, "speed": video.speed, "audio": made.audio},
         "model": {"path": str(model.path.resolve()) if model.path else None, "format": model.format,
@@ -72,6 +73,14 @@ def sidecar(settings: RenderSettings, preset: Preset, G: Generator, made: Render
     if made.segments is not None:
         meta["segments"] = made.segments
     return meta
+
+
+def _canvas(s: RenderSettings, G: Generator) -> dict[str, str] | None:
+    """The canvas the network drew: as asked and in its pixels (None: its square picture)."""
+    canvas = s.models.canvas
+    if canvas is None:
+        return None
+    return {"shape": str(canvas), "drawn": "x".join(map(str, canvas.pixels(G.img_resolution)))}
 
 
 def write_sidecar(settings: RenderSettings, preset: Preset, G: Generator, made: Rendered) -> Path:
