@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lavlive: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `lavlive presets | head`: the reader has what it wanted
+        if argv is None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141  # 128 + SIGPIPE, as a shell reports a command whose output was cut
     except Exception as e:  # noqa: BLE001 - a bug of ours: one line for the user, the traceback on request
         if debug:
             traceback.print_exc()
