@@ -14,6 +14,7 @@ from typing import Any
 
 from .audio.encodec_models import ENCODERS as ENCODER_INFO
 from .errors import LavliveError, shown
+from .modulation import Route, parse_routes
 from .resources import data_dir
 
 if sys.version_info >= (3, 11):
@@ -82,9 +83,14 @@ class Preset:
     smoothing: SmoothingSettings = field(default_factory=SmoothingSettings)
     synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
     transform: TransformSettings = field(default_factory=TransformSettings)
+    routes: tuple[Route, ...] = ()  # the [[route]] tables: the modulation matrix (lavlive/modulation)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As a preset file's table (routes under 'route', as TOML's [[route]] writes them): preset_from_dict
+        reads it back to an equal preset."""
+        data = asdict(self)
+        del data["routes"]
+        return {**data, "route": [r.to_dict() for r in self.routes]} if self.routes else data
 
 
 RANGES: dict[str, tuple[float, float]] = {
@@ -140,6 +146,11 @@ def _checked(dotted: str, value: Any, kind: type, source: str) -> Any:
 
 def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     preset = Preset()
+    data = dict(data)
+    if "routes" in data:
+        raise LavliveError(f"{source}: routes are [[route]] tables (the key is 'route')")
+    if "route" in data:
+        preset.routes = parse_routes(data.pop("route"), source)
     _fill(preset, data, "", source)
     s = preset.smoothing
     if s.middle_max_resolution < s.coarse_max_resolution:
@@ -160,11 +171,6 @@ def read_toml(path: Path, error: type[LavliveError] = LavliveError) -> dict[str,
 
 def builtin_presets() -> list[str]:
     return sorted(p.stem for p in data_dir("presets").glob("*.toml"))
-
-
-def builtin_descriptions() -> dict[str, str]:
-    """Each built-in preset's name and one-line description, for `lavlive presets`."""
-    return {name: load_preset(name).description for name in builtin_presets()}
 
 
 def midi_map_example() -> Path:

@@ -27,7 +27,7 @@ from .errors import LavliveError, shown
 
 __all__ = ["SNAPSHOT_VERSION", "to_bytes", "from_bytes", "fits", "array_of", "scalar_of", "reading", "same_settings"]
 
-SNAPSHOT_VERSION = 3  # 3: cues carry the input transform; a look holds its transform
+SNAPSHOT_VERSION = 4  # 3: cues carry the input transform; a look holds its transform. 4: routes, sources
 FORMAT = "lavlive snapshot"
 _ARRAY, _SCALAR = "$array", "$scalar"
 

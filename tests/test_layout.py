@@ -18,7 +18,8 @@ MAX_CLASS_LINES = 250
 LAYERS = (  # lowest first; a package's modules share its layer
     ("lavlive.errors", "lavlive.files", "lavlive.cache", "lavlive.resources", "lavlive.progress", "lavlive.interrupts",
      "lavlive.devices", "lavlive.images", "lavlive.snapshot"),
-    ("lavlive.generator",), ("lavlive.audio",), ("lavlive.presets",), ("lavlive.control",), ("lavlive.stage",),
+    ("lavlive.generator",), ("lavlive.audio",), ("lavlive.modulation",), ("lavlive.presets",), ("lavlive.control",),
+    ("lavlive.stage",),
     ("lavlive.pipeline", "lavlive.output"), ("lavlive.render", "lavlive.playback"), ("lavlive.commands",),
     ("lavlive.cli", "lavlive.__main__"),
 )

@@ -2,6 +2,7 @@
 
     embeddings, onset, chroma, level ─▶ LavMapper (w) ─▶ HierarchicalSmoother (ws)     one Look
                                         and the input transform (x, y, rotate) it draws with (StyleGAN3)
+    sources (modulation) ─▶ its routes (ModulationMatrix) ─▶ the mapping's coefficients and the transform, per frame
 
 A preset or seed switch on stage must not cut: `Crossfade` pushes the outgoing look (or a crossfade
 still in progress) and the incoming one side by side on the same inputs, and moves ws from one to
@@ -19,7 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..snapshot import array_of, reading
+from ..modulation import (MAPPING_TARGETS, TARGETS, TRANSFORM_TARGETS, TRUNCATION_TARGETS, ModulationMatrix, Route,
+                          SourceFrames)
+from ..snapshot import array_of, reading, scalar_of
 from .mapping import LavMapper
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics
@@ -35,13 +38,24 @@ def smoothstep(x: float) -> float:
 
 
 class Look:
-    """A mapper and a smoother: control inputs → ws, with their running state; and the input transform
-    (x, y, rotate: presets.TRANSFORM_KEYS) its pictures are drawn with."""
+    """A mapper and a smoother: control inputs → ws, with their running state; the truncation ψ applied to the
+    smoothed ws (the same as before smoothing while ψ holds still, both being linear; a ψ that moves, by hand or
+    by a route, shows at once instead of over the smoothing windows); the input transform (x, y, rotate:
+    presets.TRANSFORM_KEYS) its pictures are drawn with; and the routes that move the mapping's coefficients, ψ
+    (also per layer group) and the transform per frame around those values (lavlive/modulation)."""
 
     def __init__(self, mapper: LavMapper, smoother: HierarchicalSmoother,
-                 transform: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+                 transform: Sequence[float] = (0.0, 0.0, 0.0), routes: Sequence[Route] = (),
+                 truncation: float = 1.0) -> None:
         self.mapper, self.smoother = mapper, smoother
+        self.truncation = truncation
         self.transform = np.array(transform, np.float64)
+        self.matrix = ModulationMatrix(routes, mapper.frame_rate)
+        self._moved: np.ndarray | None = None  # the transforms of the frames last pushed, when routes move them
+
+    def set_routes(self, routes: Sequence[Route]) -> None:
+        """Other routes from the next push on (a preset switch), their followers starting at rest."""
+        self.matrix = ModulationMatrix(routes, self.mapper.frame_rate)
 
     @property
     def newest(self) -> Look:
@@ -51,11 +65,38 @@ class Look:
         return 1
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray, levels: np.ndarray,
-             beats: np.ndarray) -> np.ndarray:
-        return self.smoother.push(self.mapper.push(emb, onset, chroma, levels))
+             beats: np.ndarray, sources: SourceFrames | None = None) -> np.ndarray:
+        offsets = self.matrix.push(sources) if self.matrix and sources is not None else {}
+        count = len(emb)
+        coefficients = {key: TARGETS[target].clipped(self._base(key), offsets[target], count)
+                        for target, key in MAPPING_TARGETS.items() if target in offsets}
+        self._moved = None
+        if any(target in offsets for target in TRANSFORM_TARGETS):
+            self._moved = np.stack([TARGETS[t].clipped(base, offsets.get(t), count)
+                                    for t, base in zip(TRANSFORM_TARGETS, self.transform)], axis=1)
+        ws = self.smoother.push(self.mapper.push(emb, onset, chroma, levels, coefficients))
+        return self._truncated(ws, offsets)
 
+    def _base(self, key: str) -> float:
+        """A mapping coefficient as set (by the preset or live), before routes move it."""
+        return getattr(self.mapper.settings, key)
+
+    def _truncated(self, ws: np.ndarray, offsets: dict[str, np.ndarray]) -> np.ndarray:
+        """w_avg + ψ (ws − w_avg), ψ per frame and layer group: the truncation plus its routes, clipped to [0, 2]."""
+        w_avg = self.mapper.stats.w_avg.astype(np.float32)
+        if not any(t in offsets for t in TRUNCATION_TARGETS):
+            return w_avg + np.float32(self.truncation) * (ws - w_avg)
+        psi = TARGETS["truncation"].clipped(self.truncation, offsets.get("truncation"), len(ws))
+        per_ws = np.repeat(psi[:, None], ws.shape[1], axis=1)
+        for group, members in enumerate(self.smoother.members):
+            extra = offsets.get(TRUNCATION_TARGETS[1 + group])
+            if extra is not None:
+                per_ws[:, members] = np.clip(psi[:, None] + extra[:, None], *TARGETS["truncation"].range)
+        return w_avg + per_ws[:, :, None].astype(np.float32) * (ws - w_avg)
     def transforms(self, count: int) -> np.ndarray:
         """The transform of each of the `count` frames last pushed: [count, 3]."""
+        if self._moved is not None and len(self._moved) == count:
+            return self._moved.copy()
         return np.tile(self.transform, (count, 1))
 
     @classmethod
@@ -64,24 +105,30 @@ class Look:
         """`look`'s settings and running statistics, for another generator (a model switch on stage; its ws
         `resolutions`, default StyleGAN2's). Its smoothing starts empty: the new model has no past."""
         m, s = look.mapper, look.smoother
-        mapper = LavMapper(stats, m.settings, m.frame_rate, m.truncation_psi, m.emb_dim)
+        mapper = LavMapper(stats, m.settings, m.frame_rate, emb_dim=m.emb_dim)
         mapper.adopt_statistics(m)
         seconds = dict(zip(("coarse", "middle", "fine"), (n / s.frame_rate for n in s.windows)))
         smoother = HierarchicalSmoother(num_ws, img_resolution, dataclasses.replace(s.settings, **seconds),
                                         s.frame_rate, w_dim=stats.z_mean.shape[0], resolutions=resolutions)
-        return cls(mapper, smoother, look.transform)
+        new = cls(mapper, smoother, look.transform, truncation=look.truncation)
+        new.matrix = look.matrix.copy()
+        return new
 
     def state(self) -> dict:
-        """Its mapper's and smoother's running state and its transform, as plain data (see lavlive/snapshot.py)."""
-        return {"mapper": self.mapper.state(), "smoother": self.smoother.state(), "transform": self.transform.copy()}
+        """Its mapper's, smoother's and routes' running state and its transform, as plain data (see
+        lavlive/snapshot.py)."""
+        return {"mapper": self.mapper.state(), "smoother": self.smoother.state(), "transform": self.transform.copy(),
+                "matrix": self.matrix.state(), "truncation": float(self.truncation)}
 
     def load_state(self, state: dict) -> None:
         with reading("the look"):
-            mapper, smoother = state["mapper"], state["smoother"]
+            mapper, smoother, matrix = state["mapper"], state["smoother"], state["matrix"]
             transform = array_of(state["transform"], "the look's transform", (3,), np.float64)
+            truncation = float(scalar_of(state["truncation"], "the look's truncation", (int, float, np.floating)))
         self.mapper.load_state(mapper)
         self.smoother.load_state(smoother)
-        self.transform = transform
+        self.matrix.load_state(matrix)
+        self.transform, self.truncation = transform, truncation
 
     def copy(self) -> Look:
         """An independent look in the same state (changing one leaves the other as it was)."""
@@ -90,7 +137,9 @@ class Look:
         mapper.x_mean, mapper.x_cov = self.mapper.x_mean.copy(), self.mapper.x_cov.copy()
         smoother = copy.copy(self.smoother)
         smoother.ring, smoother.windows = self.smoother.ring.copy(), list(self.smoother.windows)
-        return Look(mapper, smoother, self.transform)
+        look = Look(mapper, smoother, self.transform, truncation=self.truncation)
+        look.matrix = self.matrix.copy()
+        return look
 
 
 class Crossfade:
@@ -139,11 +188,11 @@ class Crossfade:
         return alpha
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray, levels: np.ndarray,
-             beats: np.ndarray) -> np.ndarray:
+             beats: np.ndarray, sources: SourceFrames | None = None) -> np.ndarray:
         self.pushed = self.weights(beats)  # the incoming look's weight per frame, for the cues
         alpha = self.pushed[:, None, None].astype(np.float32)
-        ws_new = self.new.push(emb, onset, chroma, levels, beats)
-        ws_old = self.old.push(emb, onset, chroma, levels, beats)
+        ws_new = self.new.push(emb, onset, chroma, levels, beats, sources)
+        ws_old = self.old.push(emb, onset, chroma, levels, beats, sources)
         self._transforms = self.old.transforms(len(beats)), self.new.transforms(len(beats))
         if isinstance(self.old, Crossfade) and self.old.finished:
             self.old = self.old.new

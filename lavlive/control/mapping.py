@@ -11,7 +11,8 @@ onset strength o_t and chroma χ_t ∈ R^12:
     χ̃_t   = χ_t / Σ_k χ_tk   (uniform when Σ = 0)
     m_t   = (1 − s) · Z_mean + s · Σ_k χ̃_tk M_k             s = chroma_strength
     w_t   = m_t + y · Z_std ⊙ a_t · g(û_t)
-    w'_t  = w_avg + ψ · (w_t − w_avg)                       truncation
+    w'_t  = w_avg + ψ · (w_t − w_avg)                       truncation (the control path's looks keep ψ = 1
+                                                           here and truncate the smoothed ws: look.py)
 
 Choices the paper leaves open:
 - Standardisation is causal so live input works: an exponential running mean and variance with
@@ -126,14 +127,22 @@ class LavMapper:
         self.var = np.maximum(((p @ self.x_cov) * p).sum(axis=1), 0.0)  # diag(P C Pᵀ)
 
     def push(self, emb: np.ndarray, onset: np.ndarray, chroma: np.ndarray,
-             level_db: np.ndarray | None = None) -> np.ndarray:
-        """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim]."""
+             level_db: np.ndarray | None = None, coefficients: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """emb [T, 128], onset [T], chroma [T, 12], level_db [T] (RMS dBFS; None: loud) → w [T, w_dim].
+        `coefficients`: y, c, onset_strength, chroma_strength or truncation_psi per frame [T] (routes moving
+        them), in place of the settings' one value."""
         if self._new_projection is not None:
             self.projection, self._new_projection = self._new_projection, None
             self._standardise_from_x()
         emb = np.asarray(emb, np.float64)
-        s = self.settings
-        o = np.clip(s.onset_strength * np.asarray(onset, np.float64), 0.0, 1.0)[:, None]
+        s, moved = self.settings, coefficients or {}
+
+        def coefficient(key: str) -> np.ndarray | float:
+            value = moved.get(key)
+            base = self.truncation_psi if key == "truncation_psi" else getattr(s, key)
+            return base if value is None else np.asarray(value, np.float64)[:, None]
+
+        o = np.clip(coefficient("onset_strength") * np.asarray(onset, np.float64)[:, None], 0.0, 1.0)
         x = np.concatenate([(1 - o) * emb, o * emb], axis=1)
         u = x @ self.projection.T
         gate = np.ones(len(u)) if level_db is None else np.clip((np.asarray(level_db) - s.silence_db) / 20, 0, 1)
@@ -151,11 +160,12 @@ class LavMapper:
             self.x_cov += a * np.outer(delta_x, delta_x)  # in place: this runs per frame on the live thread
             self.x_cov *= 1 - a
             u_hat[t] = (u[t] - self.mean) / np.sqrt(self.var + EPS)
-        g = (np.tanh(u_hat) + s.c * u_hat) * gate[:, None]
+        g = (np.tanh(u_hat) + coefficient("c") * u_hat) * gate[:, None]
         chroma = np.maximum(np.asarray(chroma, np.float64), 0.0)
         total = chroma.sum(axis=1, keepdims=True)
         weights = np.where(total > 1e-8, chroma / np.maximum(total, 1e-8), 1.0 / PITCH_CLASSES)
-        m = (1 - s.chroma_strength) * self.stats.z_mean + s.chroma_strength * (weights @ self.stats.pitch_means)
-        w = m + s.y * self.stats.z_std * g
-        w = self.stats.w_avg + self.truncation_psi * (w - self.stats.w_avg)
+        strength = coefficient("chroma_strength")
+        m = (1 - strength) * self.stats.z_mean + strength * (weights @ self.stats.pitch_means)
+        w = m + coefficient("y") * self.stats.z_std * g
+        w = self.stats.w_avg + coefficient("truncation_psi") * (w - self.stats.w_avg)
         return w.astype(np.float32)

@@ -36,6 +36,7 @@ from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
 from ..generator import Generator
 from ..errors import LavliveError
+from ..modulation import SourceTracker, band_levels
 from ..presets import Preset
 from ..snapshot import array_of, fits, reading, same_settings, scalar_of
 from .beats import BeatDetector
@@ -62,10 +63,12 @@ class ControlPath:
                                       n_fft=2 * round(window * sr / 24000), harmonic_kernel=1 if low_latency else 17)
         self.frame_rate = encoder.frame_rate
         self.look: Look | Crossfade = Look(
-            LavMapper(stats, preset.modulation, self.frame_rate, preset.synthesis.truncation_psi, emb_dim=encoder.dim),
+            LavMapper(stats, preset.modulation, self.frame_rate, emb_dim=encoder.dim),
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0],
-                                 resolutions=resolutions), preset.transform.vector())
+                                 resolutions=resolutions), preset.transform.vector(), preset.routes,
+            preset.synthesis.truncation_psi)
         self.beats = BeatDetector(self.frame_rate)
+        self.sources = SourceTracker(self.frame_rate)  # what routes read, per control frame (lavlive/modulation)
         self.cues = np.zeros((0, len(CUES)))  # [k, CUES] for the frames last emitted
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
         self.beside: Look | Crossfade | None = None  # another model's look on the same analysis (a model switch)
@@ -78,6 +81,7 @@ class ControlPath:
         self._hop = int(round(sr / self.frame_rate))
         self._audio = np.zeros(0, np.float32)  # samples not yet in a full hop
         self._levels: list[float] = []  # RMS level (dBFS) of each hop, from the first not yet emitted
+        self._bands: list[np.ndarray] = []  # and its low, mid and high band levels (dBFS) [3]
 
     @property
     def mapper(self) -> LavMapper:
@@ -131,11 +135,12 @@ class ControlPath:
         f = self._feat
         return {
             "kind": self._kind(), "encoder": self.encoder.state(), "features": self.features.state(),
-            "look": self.look.state(), "beats": self.beats.state(),
+            "look": self.look.state(), "beats": self.beats.state(), "sources": self.sources.state(),
             "emb": np.array(self._emb, np.float32).reshape(-1, self.encoder.dim), "next_emb": self._next_emb,
             "feat": {"start": f.start, "onset": f.onset.copy(), "onset_raw": f.onset_raw.copy(),
                      "chroma": f.chroma.copy()},
             "audio": self._audio.copy(), "levels": np.array(self._levels, np.float64),
+            "bands": np.array(self._bands, np.float64).reshape(-1, 3),
             "beat_times": np.array(self._beat_times, np.float64), "cues": self.cues.copy(),
             "beside_ws": self.beside_ws.copy(),
         }
@@ -170,14 +175,15 @@ class ControlPath:
             audio = array_of(state["audio"], "the audio of the current hop", (None,))
             fits(audio.dtype.kind == "f" and len(audio) < self._hop, "the audio of the current hop is not a hop's part")
             levels = array_of(state["levels"], "the hop levels", (None,), np.float64)
+            bands = array_of(state["bands"], "the hop band levels", (len(levels), 3), np.float64)
             beat_times = array_of(state["beat_times"], "the beat times", (None,), np.float64)
             cues = array_of(state["cues"], "the cues", (None, len(CUES)), np.float64)
             beside_ws = array_of(state["beside_ws"], "the ws beside", None, np.float32)
-            parts = state["encoder"], state["features"], state["look"], state["beats"]
-        for stage, part in zip((self.encoder, self.features, self.look, self.beats), parts):
+            parts = state["encoder"], state["features"], state["look"], state["beats"], state["sources"]
+        for stage, part in zip((self.encoder, self.features, self.look, self.beats, self.sources), parts):
             stage.load_state(part)
         self._emb, self._next_emb, self._feat = list(emb), next_emb, feat
-        self._audio, self._levels = audio, list(levels)
+        self._audio, self._levels, self._bands = audio, list(levels), list(bands)
         self._beat_times = deque(beat_times, maxlen=self._beat_times.maxlen)
         self.cues, self.beside_ws = cues, beside_ws
 
@@ -203,6 +209,7 @@ class ControlPath:
             audio = np.pad(audio, (0, hops * self._hop - len(audio)))
         frames = audio[:hops * self._hop].reshape(hops, self._hop).astype(np.float64)
         self._levels.extend(10 * np.log10(np.mean(frames**2, axis=1) + 1e-12))
+        self._bands.extend(band_levels(frames, self.encoder.sample_rate))
         self._audio = audio[hops * self._hop:]
 
     def _add_features(self, frames: MusicFrames) -> None:
@@ -233,23 +240,26 @@ class ControlPath:
             return self._no_frames()
         t = times[:ready]
         onset = np.interp(t, feat_times, f.onset)
+        flux = np.interp(t, feat_times, f.onset_raw)
         chroma = np.stack([np.interp(t, feat_times, f.chroma[:, k]) for k in range(12)], axis=1)
         emb = np.stack(self._emb[:ready])
         assert len(self._levels) >= ready, "every embedding frame's hop has a level"
         levels = np.asarray(self._levels[:ready])
-        del self._emb[:ready], self._levels[:ready]
+        bands = np.asarray(self._bands[:ready]).reshape(-1, 3)
+        del self._emb[:ready], self._levels[:ready], self._bands[:ready]
         self._next_emb += ready
         self._drop_features_before(self._next_emb / self.frame_rate)
         before = self.beats.count
         beats = self.beats.push(onset)
         self._beat_times.extend(t[beats])
-        ws = self.look.push(emb, onset, chroma, levels, beats)
+        sources = self.sources.push(t, onset, flux, chroma, levels, bands, beats)
+        ws = self.look.push(emb, onset, chroma, levels, beats, sources)
         switch = self.look.pushed if isinstance(self.look, Crossfade) else np.ones(ready)
         self.cues = np.concatenate([np.stack([onset, before + np.cumsum(beats), switch], axis=1),
                                     self.look.transforms(ready)], axis=1)  # float64: exact beat counts for years
         self.look = _settled(self.look)
         if self.beside is not None:
-            self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats)
+            self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats, sources)
             self.beside = _settled(self.beside)
         return ws
 

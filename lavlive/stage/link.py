@@ -147,7 +147,7 @@ class StageLink:
         out = []
         for action in self.controls.actions():
             if action.name == "preset":
-                values = preset_values(action.value)
+                values = preset_values(action.value, routes=True)
                 self.controls.reset(action.value)
                 with self._lock:
                     self.values.update(values)

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LavliveError, shown
+from ..modulation import Route
+from ..modulation.sources import FADERS
 from ..presets import RANGES, TRANSFORM_KEYS, Preset, load_preset
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FLOAT, INT, TRIGGER, PRESET, MODEL = "float", "int", "trigger", "preset", "model"
+FLOAT, INT, TRIGGER, PRESET, MODEL, ROUTES = "float", "int", "trigger", "preset", "model", "routes"
 CHECKPOINT_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
 
 
@@ -44,7 +46,8 @@ class StageError(LavliveError):
 class Parameter:
     name: str  # OSC-style: the part after /lavlive/
     field: str | None  # the preset field it sets ("modulation.y"); None: no preset field
-    kind: str  # FLOAT, INT, TRIGGER (fires, no value), PRESET (a preset name or .toml path), MODEL (a checkpoint)
+    kind: str  # FLOAT, INT, TRIGGER (fires, no value), PRESET (a preset name or .toml path), MODEL (a checkpoint),
+    # ROUTES (a preset's routes, set by a preset switch)
     range: tuple[float, float] | None  # inclusive; None for triggers and presets
     doc: str
     action: bool = False  # an event for the player (actions()), not a value for take()
@@ -71,6 +74,9 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
     _p("transform/y", "transform.y", FLOAT, "StyleGAN3: move the picture down, in units of its own size"),
     _p("transform/rotate", "transform.rotate", FLOAT, "StyleGAN3: turn the picture counter-clockwise, degrees"),
     _p("seed", "modulation.seed", INT, "seed of the two random projections: another seed, another look"),
+    *(_p(f"fader/{i}", None, FLOAT, f"manual fader {i} (0-1): a source for the preset's routes", range=(0.0, 1.0))
+      for i in range(1, FADERS + 1)),
+    _p("routes", None, ROUTES, "the modulation routes: a preset switch sets its preset's (not in the state sent out)"),
     _p("crossfade", None, FLOAT, "seconds a preset or seed switch fades over in W (0: cut)", range=(0.0, 60.0)),
     _p("crossfade/beat", None, INT, "1: preset and seed switches start fading on the next beat (waiting at most "
        "2 s); 0: at once", range=(0, 1)),
@@ -124,6 +130,10 @@ def check(name: str, value: Any = None) -> Any:
         if not path.is_file():
             raise StageError(f"stage: model = {value!r}: no such file")
         return str(path.resolve())
+    if p.kind == ROUTES:
+        if not isinstance(value, tuple) or not all(isinstance(r, Route) for r in value):
+            raise StageError(f"stage: routes = {shown(value)}: routes come with a preset (/lavlive/preset)")
+        return value
     if p.kind == PRESET:
         if not isinstance(value, str) or not value.strip():
             raise StageError(f"stage: preset = {shown(value)} should be a preset name or a .toml path")
@@ -148,9 +158,10 @@ def check(name: str, value: Any = None) -> Any:
     return value
 
 
-def preset_values(preset: Preset) -> dict[str, Any]:
-    """The live-settable values a preset holds, by parameter name (for `apply` on a preset switch)."""
-    values = {}
+def preset_values(preset: Preset, routes: bool = False) -> dict[str, Any]:
+    """The live-settable values a preset holds, by parameter name (for `apply` on a preset switch), and with
+    `routes` its routes too (which the state does not show)."""
+    values: dict[str, Any] = {"routes": preset.routes} if routes else {}
     for name, p in PARAMETERS.items():
         if p.field is not None:
             section, key = p.field.split(".")
@@ -214,7 +225,8 @@ class StageControls:
                         self._state["model"] = value or "default"
                 else:
                     self._pending[name] = value
-                    self._state[name] = value
+                    if p.kind != ROUTES:
+                        self._state[name] = value
                 accepted.append((name, value))
             subscribers = list(self._subscribers)
         for callback in subscribers:
@@ -253,7 +265,7 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
     """Apply parameter changes (as `take` gives them) to a running control path, from the next block on.
 
     Call it from the thread that pushes blocks into `path`, between two pushes. Changes that set the seed
-    (a new seed, or a preset switch, which sets every value) fade from the look on screen to the new one
+    (a new seed, or a preset switch, which sets every value and its routes) fade from the look on screen to the new one
     over `crossfade` seconds, from the next beat if `on_beat` or from `at` seconds into the path's audio (a
     line of the Link timeline); the rest take effect at once, like a fader.
     The mapper gets a new settings object (the preset the path was built from is left as it was), and new
@@ -271,11 +283,16 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
             sections[section][key] = value
     for look in path.changeable():  # a model dissolving in beside gets the same changes
         if "truncation_psi" in sections["synthesis"]:
-            look.mapper.truncation_psi = sections["synthesis"]["truncation_psi"]
+            look.truncation = sections["synthesis"]["truncation_psi"]
         if sections["modulation"]:
             look.mapper.update(**sections["modulation"])
         if sections["smoothing"]:
             look.smoother.set_seconds(**sections["smoothing"])
+        if "routes" in checked:
+            look.set_routes(checked["routes"])
+    for name, value in checked.items():
+        if name.startswith("fader/"):
+            path.sources.set_fader(int(name.removeprefix("fader/")), value)
         for key, value in sections["transform"].items():
             look.transform[TRANSFORM_KEYS.index(key)] = value
 

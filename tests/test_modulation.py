@@ -1,0 +1,264 @@
+"""The modulation matrix (lavlive/modulation): sources moving their targets the way a VJ expects, on synthetic
+audio through the real control path, and bad routes refused in one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lavlive.audio.encodec_stream import load_encoder
+from lavlive.cli import main
+from lavlive.control import ControlPath
+from lavlive.errors import LavliveError
+from lavlive.modulation import ModulationMatrix, SourceTracker, lfo, parse_routes
+from lavlive.presets import preset_from_dict
+from lavlive.stage import StageControls, StageError, apply, preset_values
+
+SR = 24000
+X = 3  # the cues' column of transform x (control/path.py CUES)
+
+
+@pytest.fixture(scope="module")
+def parts(tiny_generator, tiny_stats):
+    return tiny_generator, tiny_stats
+
+
+def routed(*routes: dict, **sections) -> object:
+    return preset_from_dict({"route": list(routes), **sections}, "test preset")
+
+
+def run(parts, preset, audio: np.ndarray, block: int = 2400) -> tuple[np.ndarray, np.ndarray, ControlPath]:
+    """ws and cues for every control frame of `audio` [1, n] at 24 kHz."""
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    path = ControlPath(encoder, stats, preset, G.num_ws, G.img_resolution)
+    ws, cues = [], []
+    for i in range(0, audio.shape[1], block):
+        ws.append(path.push(audio[:, i:i + block]))
+        cues.append(path.cues)
+    ws.append(path.flush())
+    cues.append(path.cues)
+    return np.concatenate(ws), np.concatenate(cues), path
+
+
+def clicks(seconds: float, every: float, start: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A quiet noise floor with a short loud burst at start, start + every, …; and the click times."""
+    rng = np.random.default_rng(seed)
+    x = 0.003 * rng.standard_normal(int(seconds * SR))
+    times = np.arange(start, seconds - 0.1, every)
+    n = SR // 100
+    for t in times:
+        i = int(t * SR)
+        x[i:i + n] += 0.8 * rng.standard_normal(n) * np.exp(-np.arange(n) / (n / 4))
+    return x[None].astype(np.float32), times
+
+
+def test_an_onset_route_moves_its_target_on_the_clicks_and_lets_go_between(parts):
+    audio, times = clicks(6.0, 0.5)
+    preset = routed({"name": "kick", "source": "onset", "target": "transform/x", "amount": 1.0, "release": 0.05})
+    _, cues, path = run(parts, preset, audio)
+    x, t = cues[:, X], np.arange(len(cues)) / path.frame_rate
+    near = np.array([x[(t >= c) & (t < c + 0.1)].max() for c in times[1:]])
+    between = np.array([x[(t >= c + 0.25) & (t < c + 0.45)].max() for c in times[1:]])
+    assert near.min() > 0.5 and between.max() < 0.1, (near, between)
+    _, plain, _ = run(parts, routed(), audio)
+    assert np.all(plain[:, X] == 0)  # the same music, no route: the transform stays put
+
+
+def test_a_2_hz_lfo_moves_its_target_at_2_hz(parts):
+    preset = routed({"name": "wobble", "source": "lfo", "shape": "sine", "hz": 2.0, "target": "transform/rotate",
+                     "amount": 10.0})
+    _, cues, path = run(parts, preset, np.zeros((1, 4 * SR), np.float32))
+    rotate = cues[:, X + 2]
+    spectrum = np.abs(np.fft.rfft(rotate - rotate.mean()))
+    peak = np.fft.rfftfreq(len(rotate), 1 / path.frame_rate)[spectrum.argmax()]
+    assert peak == pytest.approx(2.0, abs=0.3) and rotate.min() >= 0 and rotate.max() == pytest.approx(10, abs=0.1)
+
+
+def beats_every(seconds: float, every: float, rate: float = 75.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(int(seconds * rate)) / rate
+    beats = np.zeros(len(t), bool)
+    beats[np.round(np.arange(0.5, seconds, every) * rate).astype(int)] = True
+    return t, beats
+
+
+def sources_for(t: np.ndarray, beats: np.ndarray, tracker: SourceTracker | None = None):
+    tracker = tracker or SourceTracker(75.0)
+    n = len(t)
+    return tracker.push(t, np.zeros(n), np.zeros(n), np.zeros((n, 12)), np.full(n, -80.0), np.full((n, 3), -80.0),
+                        beats)
+
+
+def test_the_beat_clock_ramps_over_each_beat_and_keeps_time_through_a_break():
+    t, beats = beats_every(8.0, 0.5)
+    beats[t > 5.0] = False  # a break: the clock runs on at 120 bpm
+    frames = sources_for(t, beats)
+    assert np.all(np.diff(frames.position) >= 0)
+    lines = t[frames.beat_line]
+    assert np.allclose(np.diff(lines), 0.5, atol=1 / 75 + 1e-9) and lines[-1] > 7.4  # on through the break
+    assert np.allclose(np.diff(t[frames.bar_line]), 2.0, atol=1 / 75 + 1e-9)
+    phase = frames["beat"][(t > 1.0) & (t < 1.48)]  # between the beats at 1.0 and 1.493 s
+    assert phase[0] < 0.05 and phase[-1] > 0.9 and np.all(np.diff(phase) > 0)
+
+
+def test_a_bar_quantised_route_changes_only_on_bar_lines():
+    t, beats = beats_every(10.0, 0.5)
+    route, = parse_routes([{"name": "steps", "source": "lfo", "shape": "random", "beats": 1, "target": "y",
+                            "amount": 1.0, "quantise": "bar"}], "test")
+    matrix, tracker = ModulationMatrix([route], 75.0), SourceTracker(75.0)
+    values, lines = [], []
+    for i in range(0, len(t), 7):  # in blocks, as the path pushes
+        frames = sources_for(t[i:i + 7], beats[i:i + 7], tracker)
+        values.append(matrix.push(frames)["y"])
+        lines.append(frames.bar_line)
+    values, lines = np.concatenate(values), np.concatenate(lines)
+    changed = np.flatnonzero(np.diff(values) != 0) + 1
+    assert len(changed) >= 3 and set(changed) <= set(np.flatnonzero(lines))
+
+
+def test_lfo_shapes_span_zero_to_one_and_random_holds_per_cycle():
+    cycles = np.linspace(0, 3, 301)
+    for shape in ("sine", "triangle", "saw", "square", "random"):
+        v = lfo(shape, cycles, seed=1)
+        assert v.min() >= 0 and v.max() <= 1
+    held = lfo("random", cycles, seed=1)
+    assert len(np.unique(held[:100])) == 1 and held[0] != held[150]
+    assert np.array_equal(held, lfo("random", cycles, seed=1)) and not np.array_equal(held, lfo("random", cycles, 2))
+
+
+def test_a_fader_route_moves_the_mapping_and_at_zero_changes_nothing(parts):
+    audio = clicks(3.0, 0.5)[0]
+    preset = routed({"name": "hand", "source": "fader/1", "target": "y", "amount": 3.0})
+    plain, _, _ = run(parts, routed(), audio)
+    idle, _, _ = run(parts, preset, audio)
+    assert np.array_equal(plain, idle)  # a route adding 0 leaves the look as it was, to the bit
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    path = ControlPath(encoder, stats, preset, G.num_ws, G.img_resolution)
+    controls = StageControls()
+    controls.set("fader/1", 1.0)  # as OSC's /lavlive/fader/1 1.0 or a MIDI knob sets it
+    with pytest.raises(StageError, match="out of range"):
+        controls.set("fader/1", 1.5)
+    apply(controls.take(), path)
+    moved = np.concatenate([path.push(audio[:, i:i + 2400]) for i in range(0, audio.shape[1], 2400)] + [path.flush()])
+    # y 1 → 4: the audio-driven motion around the centre is 4 times as large (smoothing and truncation are
+    # linear)
+    motion = lambda ws: ws[40:].std(axis=0).mean()  # noqa: E731
+    assert motion(moved) / motion(plain) == pytest.approx(4.0, rel=0.01)
+
+
+def test_a_path_with_routes_resumes_from_its_snapshot_exactly(parts):
+    audio, _ = clicks(4.0, 0.5)
+    preset = routed({"name": "kick", "source": "onset", "target": "truncation", "amount": -0.5, "release": 0.3},
+                    {"name": "bars", "source": "bar", "target": "transform/x", "amount": 1.0, "quantise": "beat"})
+    whole, cues, _ = run(parts, preset, audio)
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    first = ControlPath(encoder, stats, preset, G.num_ws, G.img_resolution)
+    head = [first.push(audio[:, i:i + 2400]) for i in range(0, 2 * SR, 2400)]
+    second = ControlPath(load_encoder("24khz")[0], stats, preset, G.num_ws, G.img_resolution)
+    second.load_state(first.state())
+    tail = [second.push(audio[:, i:i + 2400]) for i in range(2 * SR, audio.shape[1], 2400)] + [second.flush()]
+    assert np.array_equal(np.concatenate(head + tail), whole)
+
+
+def test_a_preset_switch_on_stage_fades_to_its_routes(parts):
+    G, stats = parts
+    path = ControlPath(load_encoder("24khz")[0], stats, routed(), G.num_ws, G.img_resolution)
+    other = routed({"name": "kick", "source": "onset", "target": "y", "amount": 1.0})
+    assert "routes" not in preset_values(other)  # the state sent out over OSC has no routes
+    apply(preset_values(other, routes=True), path, crossfade=1.0)
+    assert path.look.newest.matrix.routes == other.routes and not path.look.old.matrix.routes
+
+
+def test_routes_show_in_the_preset_table_and_survive_its_round_trip():
+    preset = routed({"name": "drift", "source": "lfo", "shape": "triangle", "beats": 8, "target": "y",
+                     "amount": 0.5, "quantise": "bar"})
+    again = preset_from_dict(preset.to_dict(), "again")
+    assert again == preset and again.to_dict()["route"] == [{"name": "drift", "source": "lfo", "target": "y",
+                                                            "amount": 0.5, "quantise": "bar", "shape": "triangle",
+                                                            "beats": 8.0}]
+    assert preset.routes[0].describe() == "drift: triangle LFO every 8 beats → y × 0.5 (on each bar)"
+
+
+@pytest.mark.parametrize("route, says", [
+    ({"source": "onsett"}, "unknown source 'onsett'"),
+    ({"target": "zoom"}, "unknown target 'zoom'"),
+    ({"amount": 30.0}, "amount = 30 is out of range for transform/x"),
+    ({"amount": float("nan")}, "amount = nan should be a finite number"),
+    ({"release": -1.0}, "release = -1 is out of range"),
+    ({"quantise": "phrase"}, "quantise = 'phrase' is not one of none, beat, bar"),
+    ({"source": "lfo"}, "an LFO needs either hz (cycles per second) or beats (per cycle), not neither"),
+    ({"hz": 2.0}, "'hz' is for source = \"lfo\" only"),
+    ({"speed": 2.0}, "unknown field 'speed'"),
+    ({"name": ""}, "'name' must be a non-empty string"),
+])
+def test_a_bad_route_is_a_one_line_error_naming_the_route_and_field(route, says, tmp_path, capsys):
+    table = {"name": "kick", "source": "onset", "target": "transform/x", "amount": 0.5, **route}
+    with pytest.raises(LavliveError, match="route") as e:
+        routed(table)
+    assert says in str(e.value) and "\n" not in str(e.value)
+    lines = ["[[route]]"] + [f"{k} = {_toml(v)}" for k, v in table.items()]
+    (tmp_path / "bad.toml").write_text("\n".join(lines) + "\n")
+    assert main(["render", str(tmp_path / "x.wav"), "-o", str(tmp_path / "x.mp4"), "--preset",
+                 str(tmp_path / "bad.toml")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "bad.toml" in err and says in err and "Traceback" not in err
+
+
+def _toml(value) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return "nan" if value != value else repr(value)
+
+
+def test_two_routes_with_one_name_are_refused():
+    with pytest.raises(LavliveError, match="two routes are named 'kick'"):
+        routed({"name": "kick", "source": "onset", "target": "y"}, {"name": "kick", "source": "loudness",
+                                                                    "target": "c"})
+
+
+def test_a_render_draws_its_routes_and_its_sidecar_records_them(tmp_path):
+    """An onset route pulling truncation to 0 on every hit: the frames of a render with it differ from the plain
+    render's mostly at the hits (truncation acts on the smoothed ws, so a punch is not smeared over the coarse
+    layers' 0.8 s), and the sidecar lists the route as the preset file has it."""
+    import json
+
+    import av
+    import torch
+
+    from lavlive.audio.demo import write_wav
+    from lavlive.generator import Generator, GeneratorConfig, save_generator
+
+    torch.manual_seed(0)
+    save_generator(Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=32, channel_base=256,
+                                             channel_max=16, mapping_layers=2)).eval(), tmp_path / "g.pt")
+    audio, times = clicks(4.0, 1.0, seed=3)
+    write_wav(tmp_path / "clicks.wav", audio, SR)
+    (tmp_path / "kick.toml").write_text('[[route]]\nname = "kick"\nsource = "onset"\ntarget = "truncation"\n'
+                                        'amount = -2.0\nrelease = 0.1\n')
+    decoded = {}
+    for name, extra in (("plain", ()), ("kick", ("--preset", str(tmp_path / "kick.toml")))):
+        out = tmp_path / f"{name}.mp4"
+        assert main(["render", str(tmp_path / "clicks.wav"), "-o", str(out), "--model", str(tmp_path / "g.pt"),
+                     "--crf", "0", "--size", "32x32", *extra]) == 0
+        with av.open(str(out)) as c:
+            decoded[name] = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(float)
+    change = np.abs(decoded["kick"] - decoded["plain"]).mean(axis=(1, 2, 3))
+    t = np.arange(len(change)) / 30
+    at_hits = np.array([change[(t >= c) & (t < c + 0.2)].max() for c in times])
+    between = np.array([change[(t >= c + 0.5) & (t < c + 0.9)].max() for c in times[:-1]])
+    assert at_hits.min() > 3 * max(between.max(), 0.5), (at_hits, between)  # about 35 against 6
+    meta = json.loads((tmp_path / "kick.mp4.json").read_text())
+    assert meta["preset"]["route"] == [{"name": "kick", "source": "onset", "target": "truncation", "amount": -2.0,
+                                        "release": 0.1}]
+
+
+def test_a_group_truncation_route_moves_only_its_layers(parts):
+    audio, _ = clicks(3.0, 0.5)
+    plain, _, path = run(parts, routed(), audio)
+    middle, _, _ = run(parts, routed({"name": "mid", "source": "onset", "target": "truncation/middle",
+                                      "amount": -0.8}), audio)
+    coarse, moved = path.smoother.members[:2]  # the tiny network has no fine layers
+    assert len(coarse) and len(moved) and np.array_equal(middle[:, coarse], plain[:, coarse])
+    assert np.abs(middle[:, moved] - plain[:, moved]).max() > 0.1
