@@ -262,3 +262,52 @@ def test_a_group_truncation_route_moves_only_its_layers(parts):
     coarse, moved = path.smoother.members[:2]  # the tiny network has no fine layers
     assert len(coarse) and len(moved) and np.array_equal(middle[:, coarse], plain[:, coarse])
     assert np.abs(middle[:, moved] - plain[:, moved]).max() > 0.1
+
+
+def test_a_route_amount_changes_live_over_osc_and_bad_ones_are_refused_with_a_log_line(parts, caplog):
+    """/lavlive/route/<name>/amount over real UDP on loopback: the look's route changes from the next block, its
+    follower carrying on; an unknown route or an amount beyond its target's range is a log line, nothing more."""
+    import logging
+    import time
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from lavlive.stage import OscServer
+
+    G, stats = parts
+    preset = routed({"name": "kick", "source": "onset", "target": "transform/x", "amount": 0.5})
+    path = ControlPath(load_encoder("24khz")[0], stats, preset, G.num_ws, G.img_resolution)
+    controls = StageControls(preset)
+    server = OscServer(controls, port=0).start()
+    caplog.set_level(logging.WARNING)
+    try:
+        client = SimpleUDPClient("127.0.0.1", server.port)
+        for address, value in (("/lavlive/route/kick/amount", -1.5), ("/lavlive/route/snare/amount", 1.0),
+                               ("/lavlive/route/kick/speed", 1.0), ("/lavlive/route/kick/gain", float("nan"))):
+            client.send_message(address, value)
+        deadline = time.monotonic() + 10
+        while len(caplog.records) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        changes = controls.take()
+    finally:
+        server.close()
+    assert changes == {"route/kick/amount": -1.5, "route/snare/amount": 1.0}
+    assert "route/kick/speed" in caplog.text and "gain = nan is not finite" in caplog.text
+    apply(changes, path)
+    assert path.look.matrix.routes[0].amount == -1.5 and controls.state()["route/kick/amount"] == -1.5
+    assert "no route 'snare' in the preset on screen (its routes: kick)" in caplog.text
+    apply({"route/kick/amount": 25.0}, path)  # transform/x spans 20
+    assert path.look.matrix.routes[0].amount == -1.5 and "amount = 25 is out of range" in caplog.text
+    controls.reset(routed())
+    assert not any(k.startswith("route/") for k in controls.state())  # a preset switch forgets the old routes
+
+
+def test_a_midi_knob_can_drive_a_route_amount_and_routes_themselves_are_not_a_parameter(tmp_path):
+    from lavlive.stage.midi import MidiMapError, load_midi_map
+
+    (tmp_path / "ok.toml").write_text('[[cc]]\ncontrol = 1\nparameter = "route/kick/amount"\nmin = 0.0\nmax = 2.0\n')
+    binding, = load_midi_map(tmp_path / "ok.toml").bindings
+    assert binding.parameter == "route/kick/amount" and (binding.low, binding.high) == (0.0, 2.0)
+    (tmp_path / "bad.toml").write_text('[[cc]]\ncontrol = 1\nparameter = "routes"\n')
+    with pytest.raises(MidiMapError, match="parameter = 'routes' is not one of"):
+        load_midi_map(tmp_path / "bad.toml")

@@ -18,9 +18,10 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..errors import LavliveError
 from ..snapshot import array_of, reading, same_settings
 from .lfo import lfo
-from .routes import Route
+from .routes import Route, route_from_dict
 from .sources import LFO, SourceFrames
 
 
@@ -37,6 +38,16 @@ class ModulationMatrix:
 
     def __bool__(self) -> bool:
         return bool(self.routes)
+
+    def change(self, name: str, key: str, value: float) -> None:
+        """Set one field (amount, gain, offset) of the route `name` from the next push on, checked as a preset's
+        would be (LavliveError, and nothing changed, if refused); its follower and held value carry on."""
+        index = next((i for i, r in enumerate(self.routes) if r.name == name), None)
+        if index is None:
+            known = ", ".join(r.name for r in self.routes) or "none"
+            raise LavliveError(f"no route '{name}' in the preset on screen (its routes: {known})")
+        changed = route_from_dict({**self.routes[index].to_dict(), key: value}, f"route '{name}'")
+        self.routes = self.routes[:index] + (changed,) + self.routes[index + 1:]
 
     def push(self, frames: SourceFrames) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

@@ -42,13 +42,14 @@ from typing import Any
 
 from ..errors import LavliveError, shown
 from ..presets import read_toml
-from .parameters import ACTIONS, MODEL, PARAMETERS, PRESET, TRIGGER, StageControls, StageError, check
+from .parameters import ACTIONS, MODEL, PARAMETERS, PRESET, ROUTES, TRIGGER, StageControls, StageError, check
+from .parameters import parameter as find_parameter
 
 log = logging.getLogger(__name__)
 
 NO_DEVICE = "MIDI: no input device; going on without MIDI"
 TRIGGERS = tuple(name for name, p in PARAMETERS.items() if p.kind == TRIGGER)
-SETTABLE = tuple(name for name, p in PARAMETERS.items() if not p.action)
+SETTABLE = tuple(name for name, p in PARAMETERS.items() if not p.action and p.kind != ROUTES)  # and route/…
 PRESS = 64  # a CC at or above this is a pressed button
 
 
@@ -107,7 +108,7 @@ class MidiMap:
 def _scale(b: Binding, cc: int) -> float | int:
     t = cc / 127
     value = min(max(b.low * (1 - t) + b.high * t, min(b.low, b.high)), max(b.low, b.high))
-    return round(value) if PARAMETERS[b.parameter].kind == "int" else value
+    return round(value) if find_parameter(b.parameter).kind == "int" else value
 
 
 _KEYS = {"cc": ("channel", "control", "parameter", "action", "min", "max"),
@@ -169,14 +170,16 @@ def _binding(kind: str, entry: dict, where: str) -> Binding:
         elif value is not None:
             raise MidiMapError(f"{where}: value = {value!r} is not used by action '{action}'; remove it")
         return Binding(kind, number, channel, action=action, value=value)
-    if parameter not in SETTABLE:
-        raise MidiMapError(f"{where}: parameter = {shown(parameter)} is not one of {', '.join(SETTABLE)}")
+    if parameter not in SETTABLE and not (isinstance(parameter, str) and parameter.startswith("route/")
+                                          and find_parameter(parameter) is not None):
+        raise MidiMapError(f"{where}: parameter = {shown(parameter)} is not one of {', '.join(SETTABLE)}, "
+                           "route/<name>/amount|gain|offset")
     if kind == "note":
         if "value" not in entry:
             raise MidiMapError(f"{where}: key 'value' is missing (the value the note sets)")
         return Binding(kind, number, channel, parameter=parameter,
                        value=_checked(parameter, entry["value"], "value", where))
-    lo, hi = PARAMETERS[parameter].range
+    lo, hi = find_parameter(parameter).range
     low = _checked(parameter, entry.get("min", lo), "min", where)
     high = _checked(parameter, entry.get("max", hi), "max", where)
     return Binding(kind, number, channel, parameter=parameter, low=low, high=high)
@@ -187,7 +190,7 @@ def _checked(name: str, value: Any, key: str, where: str) -> Any:
         checked = check(name, value)
     except StageError as e:
         raise MidiMapError(f"{where}: {key} refused ({str(e).removeprefix('stage: ')})") from None
-    return value if PARAMETERS[name].kind in (PRESET, MODEL) else checked  # names: checked again when pressed
+    return value if find_parameter(name).kind in (PRESET, MODEL) else checked  # names: checked again when pressed
 
 
 def _open(port: str | None, callback: Callable[[Any], None] | None = None) -> tuple[Any, str]:

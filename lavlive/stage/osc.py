@@ -50,7 +50,7 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
 from ..errors import LavliveError
-from .parameters import PARAMETERS, StageControls, StageError
+from .parameters import PARAMETERS, StageControls, StageError, parameter
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ class OscServer:
         """Runs on the server thread: nothing may escape it."""
         try:
             name = address[len(PREFIX):] if address.startswith(PREFIX) else None
-            if name not in PARAMETERS:
-                log.warning("OSC: unknown address %s (expected %s<name>, name one of: %s)", address, PREFIX,
-                            ", ".join(PARAMETERS))
+            if name is None or parameter(name) is None:
+                log.warning("OSC: unknown address %s (expected %s<name>, name one of: %s, route/<name>/amount)",
+                            address, PREFIX, ", ".join(PARAMETERS))
                 return
             if len(args) > 1:
                 log.warning("OSC: %s refused: one value expected, got %d (%s)", address, len(args),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LavliveError, shown
 from ..modulation import Route
+from ..modulation.routes import LIMITS
 from ..modulation.sources import FADERS
 from ..presets import RANGES, TRANSFORM_KEYS, Preset, load_preset
 
@@ -89,6 +90,21 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
     _p("pause", None, TRIGGER, "pause or resume", action=True),
 ]}
 ACTIONS = tuple(name for name, p in PARAMETERS.items() if p.action)
+ROUTE_FIELDS = {"amount": (-720.0, 720.0), "gain": LIMITS["gain"], "offset": LIMITS["offset"]}  # amount: checked
+# again against the route's target when applied (the widest target, rotate, spans 720 degrees)
+
+
+def parameter(name: str) -> Parameter | None:
+    """The parameter `name` sets: one of PARAMETERS, or `route/<route>/<field>` (a field of ROUTE_FIELDS of the
+    named route of the preset on screen); None if it is neither."""
+    p = PARAMETERS.get(name)
+    if p is not None:
+        return p
+    parts = name.split("/") if isinstance(name, str) else []
+    if len(parts) == 3 and parts[0] == "route" and parts[1] and parts[2] in ROUTE_FIELDS:
+        return Parameter(name, None, FLOAT, ROUTE_FIELDS[parts[2]],
+                         f"the {parts[2]} of route '{parts[1]}' of the preset on screen")
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,9 +126,10 @@ def check(name: str, value: Any = None) -> Any:
 
     Numbers may be ints or floats (OSC faders send float32 even for the seed, so an integral float is
     taken as the int); bools are refused for numbers. Triggers fire on no value, True or a non-zero number."""
-    p = PARAMETERS.get(name)
+    p = parameter(name)
     if p is None:
-        raise StageError(f"stage: unknown parameter '{name}' (known: {', '.join(PARAMETERS)})")
+        raise StageError(f"stage: unknown parameter '{name}' (known: {', '.join(PARAMETERS)}, "
+                         f"route/<name>/{'|'.join(ROUTE_FIELDS)})")
     if p.kind == TRIGGER:
         if value is None:
             return True
@@ -195,10 +212,12 @@ class StageControls:
         """The player now shows `preset`: state() follows it, and changes still pending (meant for the
         previous preset) are dropped unless keep_pending."""
         with self._lock:
+            self._state = {k: v for k, v in self._state.items() if not k.startswith("route/")}  # the old routes'
             self._state.update(preset_values(preset))
             self._state["preset"] = preset.name
             if not keep_pending:
-                self._pending = {k: v for k, v in self._pending.items() if PARAMETERS[k].field is None}
+                self._pending = {k: v for k, v in self._pending.items()
+                                 if PARAMETERS.get(k) is not None and PARAMETERS[k].field is None}
 
     def set(self, name: str, value: Any = None) -> None:
         """Check and queue one change; StageError if refused. A trigger's 0 or False (a button's release)
@@ -212,7 +231,7 @@ class StageControls:
         accepted = []
         with self._lock:
             for name, value in checked.items():
-                p = PARAMETERS[name]
+                p = parameter(name)
                 if p.kind == TRIGGER:
                     if not value:
                         continue
@@ -277,7 +296,7 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
         path.crossfade(crossfade, on_beat, at)
     sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}, "transform": {}}
     for name, value in checked.items():
-        field = PARAMETERS[name].field
+        field = parameter(name).field
         if field is not None:
             section, key = field.split(".")
             sections[section][key] = value
@@ -293,9 +312,18 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
     for name, value in checked.items():
         if name.startswith("fader/"):
             path.sources.set_fader(int(name.removeprefix("fader/")), value)
+        elif name.startswith("route/"):
+            _, route, key = name.split("/")
+            for look in path.changeable():
+                try:
+                    look.matrix.change(route, key, value)
+                except LavliveError as e:
+                    log.warning("stage: %s refused: %s", name, e)
+                    break
         for key, value in sections["transform"].items():
             look.transform[TRANSFORM_KEYS.index(key)] = value
 
 
-__all__ = ["ACTIONS", "PARAMETERS", "Action", "Parameter", "StageControls", "StageError", "apply", "check",
+__all__ = ["ACTIONS", "PARAMETERS", "ROUTE_FIELDS", "Action", "Parameter", "StageControls", "StageError", "apply",
+           "check", "parameter",
            "preset_values"]
