@@ -403,8 +403,24 @@ def worker_main(folder: str) -> None:
         except BaseException as e:  # noqa: BLE001 - classifying every way a case can end is the point
             result = _error_outcome(e, path)
         result["seconds"] = round(time.monotonic() - t0, 3)
-        result["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result["maxrss"] = _peak_rss()
         proto.write(json.dumps(result) + "\n")
+
+
+def _peak_rss() -> int:
+    """This process's peak resident bytes since its exec: VmHWM. Not ru_maxrss, which Linux carries over fork and
+    exec, so a worker started by a large test process (pytest after many tests: over 3 GiB) would report its
+    parent's peak as its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # ---------------------------------------------------------------------------- the driver
