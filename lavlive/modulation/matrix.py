@@ -34,7 +34,6 @@ class ModulationMatrix:
         self._fall = np.array([_step(r.release, frame_rate) for r in self.routes])
         self._follow = np.zeros(len(self.routes))  # each route's follower
         self._held = np.zeros(len(self.routes))  # each quantised route's output between lines
-        self.last: dict[str, np.ndarray] = {}  # each route's output (before × amount) for the frames last pushed
 
     def __bool__(self) -> bool:
         return bool(self.routes)
@@ -51,10 +50,8 @@ class ModulationMatrix:
 
     def push(self, frames: SourceFrames) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        self.last = {}
         for i, route in enumerate(self.routes):
             shaped = self._shaped(i, route, self._source(route, frames), frames)
-            self.last[route.name] = shaped
             out[route.target] = out.get(route.target, 0.0) + route.amount * shaped
         return out
 

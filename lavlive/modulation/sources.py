@@ -120,7 +120,7 @@ class SourceTracker:
         table[:, COLUMNS["chroma/C"]:COLUMNS["chroma/B"] + 1] = np.clip(chroma, 0, 1)
         table[:, COLUMNS["fader/1"]:COLUMNS[f"fader/{FADERS}"] + 1] = self.faders
         position = self._clock(np.asarray(time, np.float64), np.asarray(beats, bool))
-        before = np.concatenate([[self._previous_position(position)], position[:-1]])
+        before = np.concatenate([[self._position], position[:-1]])
         beat_line = (np.floor(position) > np.floor(before)) & (position >= 0)
         bar_line = (np.floor(position / BEATS_PER_BAR) > np.floor(before / BEATS_PER_BAR)) & (position >= 0)
         bars = position / BEATS_PER_BAR
@@ -129,9 +129,6 @@ class SourceTracker:
         if len(position):
             self._position = float(position[-1])
         return SourceFrames(np.asarray(time, np.float64), table, position, beat_line, bar_line)
-
-    def _previous_position(self, position: np.ndarray) -> float:
-        return self._position if self._position >= 0 or not len(position) else -1.0
 
     def _clock(self, time: np.ndarray, beats: np.ndarray) -> np.ndarray:
         position = np.empty(len(time))
