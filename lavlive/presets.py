@@ -14,7 +14,7 @@ from typing import Any
 
 from .audio.encodec_models import ENCODERS as ENCODER_INFO
 from .errors import LavliveError, shown
-from .modulation import Route, parse_routes
+from .modulation import PICTURE, TARGETS, Route, parse_routes
 from .resources import data_dir
 
 if sys.version_info >= (3, 11):
@@ -35,6 +35,7 @@ class EncoderSettings:
 @dataclass
 class ModulationSettings:
     seed: int = 0  # seeds the two projections P_a, P_b
+    seed_b: int = -1  # the second look a 'seed/mix' route fades towards (-1: seed + 1)
     y: float = 1.0  # scale of the audio-driven deviation from m_t, in units of Z_std
     c: float = 0.1  # leaky tanh slope: g(x) = tanh(x) + c·x
     onset_strength: float = 1.0  # o_t = clip(onset_strength · onset, 0, 1)
@@ -75,6 +76,55 @@ TRANSFORM_KEYS = ("x", "y", "rotate")  # a transform's values, in the order they
 
 
 @dataclass
+class NoiseSettings:
+    """StyleGAN2's noise, scaled per layer group (coarse: layers up to 8², middle: up to 32², fine: above; 1 is the
+    strength the network was trained with, 0 none)."""
+
+    coarse: float = 1.0
+    middle: float = 1.0
+    fine: float = 1.0
+
+
+@dataclass
+class BendSettings:
+    """Network bending: the feature maps leaving the block at `block`² (StyleGAN3: the last layer at that
+    sampling rate or below) moved by x, y (in units of their size), turned (degrees) and zoomed (2^zoom)."""
+
+    block: int = 16
+    x: float = 0.0
+    y: float = 0.0
+    rotate: float = 0.0
+    zoom: float = 0.0
+
+
+@dataclass
+class EffectSettings:
+    """Effects on the finished picture, drawn on the synthesis device (see lavlive/picture)."""
+
+    flash: float = 0.0
+    hue: float = 0.0
+    mirror: float = 0.0
+    kaleidoscope: float = 0.0
+    zoom: float = 0.0
+    feedback: float = 0.0
+
+
+SECTION_SWITCHES = ("none", "seed", "preset")
+
+
+@dataclass
+class SectionSettings:
+    """What happens at each of a song's sections (files only: found before the first frame, audio/sections.py),
+    from the first bar line at or after its start: nothing, the next seed of `seeds` (empty: the preset's seed
+    + 1, + 2, …), or the next preset of `presets` (built-in names or .toml paths), faded over `crossfade` s."""
+
+    switch: str = "none"
+    seeds: list[int] = field(default_factory=list)
+    presets: list[str] = field(default_factory=list)
+    crossfade: float = 2.0
+
+
+@dataclass
 class Preset:
     name: str = "default"
     description: str = ""
@@ -83,7 +133,15 @@ class Preset:
     smoothing: SmoothingSettings = field(default_factory=SmoothingSettings)
     synthesis: SynthesisSettings = field(default_factory=SynthesisSettings)
     transform: TransformSettings = field(default_factory=TransformSettings)
+    noise: NoiseSettings = field(default_factory=NoiseSettings)
+    bend: BendSettings = field(default_factory=BendSettings)
+    effect: EffectSettings = field(default_factory=EffectSettings)
+    sections: SectionSettings = field(default_factory=SectionSettings)
     routes: tuple[Route, ...] = ()  # the [[route]] tables: the modulation matrix (lavlive/modulation)
+
+    def picture(self) -> list[float]:
+        """The picture's controls as frames carry them (modulation.PICTURE: 'bend/block' is bend.block)."""
+        return [float(getattr(getattr(self, section), key)) for section, key in (n.split("/") for n in PICTURE)]
 
     def to_dict(self) -> dict[str, Any]:
         """As a preset file's table (routes under 'route', as TOML's [[route]] writes them): preset_from_dict
@@ -107,11 +165,15 @@ RANGES: dict[str, tuple[float, float]] = {
     "smoothing.coarse_max_resolution": (4, 4096),
     "smoothing.middle_max_resolution": (4, 4096),
     "synthesis.truncation_psi": (0.0, 2.0),
-    "transform.x": (-10.0, 10.0),
-    "transform.y": (-10.0, 10.0),
-    "transform.rotate": (-360.0, 360.0),
+    "modulation.seed_b": (-1, 2**31 - 1),
+    "bend.block": (4, 4096),
+    "sections.crossfade": (0.0, 60.0),
+    **{name.replace("/", "."): TARGETS[name].range for name in PICTURE if name in TARGETS},
 }
-CHOICES: dict[str, tuple[str, ...]] = {"encoder.name": ENCODERS, "synthesis.noise_mode": NOISE_MODES}
+CHOICES: dict[str, tuple[str, ...]] = {"encoder.name": ENCODERS, "synthesis.noise_mode": NOISE_MODES,
+                                       "sections.switch": SECTION_SWITCHES}
+LISTS: dict[str, tuple[type, tuple[float, float] | None]] = {  # list keys: their items' type and range
+    "sections.seeds": (int, RANGES["modulation.seed"]), "sections.presets": (str, None)}
 
 
 def _fill(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
@@ -131,6 +193,13 @@ def _fill(obj: Any, data: dict[str, Any], prefix: str, source: str) -> None:
 
 def _checked(dotted: str, value: Any, kind: type, source: str) -> Any:
     bad = f"{source}: {dotted} = {shown(value)}"
+    if dotted in LISTS:
+        item, bounds = LISTS[dotted]
+        if type(value) is not list or not all(type(v) is item for v in value):
+            raise LavliveError(f"{bad} should be a list of {item.__name__}s")
+        if bounds is not None and not all(bounds[0] <= v <= bounds[1] for v in value):
+            raise LavliveError(f"{bad}: every item must be in [{bounds[0]}, {bounds[1]}]")
+        return list(value)
     if kind is float and type(value) is int:
         value = float(value)
     if type(value) is not kind:
@@ -152,6 +221,14 @@ def preset_from_dict(data: dict[str, Any], source: str = "preset") -> Preset:
     if "route" in data:
         preset.routes = parse_routes(data.pop("route"), source)
     _fill(preset, data, "", source)
+    if preset.sections.switch == "preset":
+        if not preset.sections.presets:
+            raise LavliveError(f"{source}: sections.switch = \"preset\" needs a list of presets in sections.presets")
+        for name in preset.sections.presets:  # a one-line error now rather than at the song's first section
+            try:
+                preset_file(name)
+            except LavliveError as e:
+                raise LavliveError(f"{source}: sections.presets: {e}") from None
     s = preset.smoothing
     if s.middle_max_resolution < s.coarse_max_resolution:
         raise LavliveError(f"{source}: smoothing.middle_max_resolution = {s.middle_max_resolution} "
@@ -178,8 +255,8 @@ def midi_map_example() -> Path:
     return data_dir("presets") / "midi" / "example.toml"
 
 
-def load_preset(name_or_path: str | Path | None = None) -> Preset:
-    """A preset by file path or built-in name ('default', 'paper', …); None gives 'default'."""
+def preset_file(name_or_path: str | Path | None = None) -> Path:
+    """The file of a preset by file path or built-in name; None gives 'default'. A one-line error if none."""
     name = str(name_or_path or "default")
     target = Path(name)
     if target.suffix != ".toml" and not target.exists():
@@ -189,6 +266,12 @@ def load_preset(name_or_path: str | Path | None = None) -> Preset:
                                "or give a .toml path)")
     if not target.is_file():
         raise LavliveError(f"{target}: preset file not found")
+    return target
+
+
+def load_preset(name_or_path: str | Path | None = None) -> Preset:
+    """A preset by file path or built-in name ('default', 'paper', …); None gives 'default'."""
+    target = preset_file(name_or_path)
     data = read_toml(target)
     data.setdefault("name", target.stem)
     return preset_from_dict(data, str(target))

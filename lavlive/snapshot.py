@@ -27,7 +27,8 @@ from .errors import LavliveError, shown
 
 __all__ = ["SNAPSHOT_VERSION", "to_bytes", "from_bytes", "fits", "array_of", "scalar_of", "reading", "same_settings"]
 
-SNAPSHOT_VERSION = 4  # 3: cues carry the input transform; a look holds its transform. 4: routes, sources
+SNAPSHOT_VERSION = 5  # 3: cues carry the input transform; a look holds its transform. 4: routes, sources.
+# 5: cues and looks carry every picture control (modulation.PICTURE); a seed-mix partner
 FORMAT = "lavlive snapshot"
 _ARRAY, _SCALAR = "$array", "$scalar"
 

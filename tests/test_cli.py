@@ -156,9 +156,13 @@ def test_an_exception_in_a_worker_thread_is_one_line_too():
 def test_presets_lists_every_builtin_with_its_description():
     proc = lavlive("presets")
     assert proc.returncode == 0, proc.stderr
-    lines = dict(line.split(None, 1) for line in proc.stdout.split("\n\n")[0].splitlines())
-    assert set(lines) == {"default", "drift", "paper", "pulse"}
+    listing = proc.stdout.split("\n\n")[0].splitlines()
+    lines = dict(line.split(None, 1) for line in listing if not line.startswith(" "))  # indented: routes, sections
+    assert set(lines) == {"default", "drift", "paper", "pulse", "bend", "lfo-drift", "chroma-colour", "trails", "set"}
     assert "LAV paper" in lines["paper"] and all(len(d) > 10 for d in lines.values())
+    assert any(line.split() == ["route", "kick-zoom:", "onset", "→", "bend/zoom", "×", "0.6", "(curve", "1.5,",
+                                "release", "0.25", "s)"] for line in listing)
+    assert any("at each section: next seed (11, 23, 5, 42, 17, 8), on the bar line" in line for line in listing)
     assert "MIDI map example:" in proc.stdout and os.path.isfile(proc.stdout.split("MIDI map example: ")[1].strip())
 
 

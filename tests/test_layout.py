@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lavlive"
 MAX_CLASS_LINES = 250
 LAYERS = (  # lowest first; a package's modules share its layer
     ("lavlive.errors", "lavlive.files", "lavlive.cache", "lavlive.resources", "lavlive.progress", "lavlive.interrupts",
-     "lavlive.devices", "lavlive.images", "lavlive.snapshot"),
+     "lavlive.devices", "lavlive.images", "lavlive.effects", "lavlive.snapshot"),
     ("lavlive.generator",), ("lavlive.audio",), ("lavlive.modulation",), ("lavlive.presets",), ("lavlive.control",),
     ("lavlive.stage",),
     ("lavlive.pipeline", "lavlive.output"), ("lavlive.render", "lavlive.playback"), ("lavlive.commands",),

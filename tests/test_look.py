@@ -17,9 +17,12 @@ from lavlive.pipeline import TrackPlan
 from lavlive.control.beats import BeatDetector
 from lavlive.control import ControlPath
 from lavlive.control.look import MAX_LOOKS, Crossfade, Look, fade_to
+from lavlive.modulation import PICTURE, PICTURE_NEUTRAL
 from lavlive.presets import load_preset
 from lavlive.stage import apply, preset_values
 from lavlive.stage.link import StageLink
+
+NEUTRAL = np.array([PICTURE_NEUTRAL[name] for name in PICTURE])
 
 SR = 24000
 BLOCK = 2400  # 0.1 s
@@ -200,16 +203,21 @@ def test_stage_link_fades_seed_and_preset_switches_and_applies_faders_at_once(ti
     link.close()
 
 
-def test_the_input_transform_moves_at_once_as_a_fader_and_fades_with_a_switch(tiny_generator, music):
-    """StyleGAN3's transform travels in the cues (x, y, rotate) and in every frame: a fader sets it from the next
-    control frame on; a seed (or preset) switch fades it with the ws, over the same smoothstep."""
+def test_picture_controls_move_at_once_as_a_fader_and_fade_with_a_switch(tiny_generator, music):
+    """The picture's controls (StyleGAN3's transform, noise, bending, effects) travel in the cues and in every
+    frame: a fader sets one from the next control frame on; a seed (or preset) switch fades it with the ws, over
+    the same smoothstep."""
     path = fresh(tiny_generator)
-    _, cues, before = run(path, music, {"transform/x": 0.25, "transform/rotate": 30.0}, at=1.0)
-    transform = cues[:, 3:]
-    assert np.all(transform[:before] == 0) and np.all(transform[before:] == [0.25, 0.0, 30.0])
+    _, cues, before = run(path, music, {"transform/x": 0.25, "transform/rotate": 30.0, "effect/hue": 90.0,
+                                        "bend/block": 32}, at=1.0)
+    picture = cues[:, 3:]
+    moved = [PICTURE.index(n) for n in ("transform/x", "transform/rotate", "effect/hue", "bend/block")]
+    assert np.all(picture[:before] == NEUTRAL) and np.all(picture[before:, moved] == [0.25, 30.0, 90.0, 32])
+    still = np.setdiff1d(np.arange(len(PICTURE)), moved)
+    assert np.all(picture[:, still] == NEUTRAL[still])
     path = fresh(tiny_generator)
     _, cues, before = run(path, music, {"seed": 9, "transform/y": -0.5}, at=1.0, crossfade=1.0)
-    y, switch = cues[:, 4], cues[:, 2]
+    y, switch = cues[:, 3 + PICTURE.index("transform/y")], cues[:, 2]
     frames = round(path.frame_rate)
     assert np.all(y[:before] == 0) and y[before + frames + 1:].min() == -0.5
     ramp = y[before:before + frames + 1]
@@ -217,7 +225,7 @@ def test_the_input_transform_moves_at_once_as_a_fader_and_fades_with_a_switch(ti
     np.testing.assert_allclose(y[before:], -0.5 * switch[before:], atol=1e-12)  # with the switch's weight
     plan_frames = list(TrackPlan((music[:, i:i + BLOCK] for i in range(0, music.shape[1], BLOCK)),
                                  fresh(tiny_generator), fps=30))
-    assert all(f.transform.shape == (3,) and not f.transform.any() for f in plan_frames)
+    assert all(np.array_equal(f.picture, NEUTRAL) for f in plan_frames)
 
 
 def test_frames_carry_the_onset_and_count_the_beats(tiny_generator):

@@ -3,14 +3,18 @@ audio through the real control path, and bad routes refused in one line."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
+import torch
 
 from lavlive.audio.encodec_stream import load_encoder
 from lavlive.cli import main
 from lavlive.control import ControlPath
 from lavlive.errors import LavliveError
-from lavlive.modulation import ModulationMatrix, SourceTracker, lfo, parse_routes
+from lavlive.modulation import (DIRECTIONS, PICTURE, PICTURE_NEUTRAL, ModulationMatrix, SourceTracker, lfo,
+                               parse_routes)
 from lavlive.presets import preset_from_dict
 from lavlive.stage import StageControls, StageError, apply, preset_values
 
@@ -311,3 +315,127 @@ def test_a_midi_knob_can_drive_a_route_amount_and_routes_themselves_are_not_a_pa
     (tmp_path / "bad.toml").write_text('[[cc]]\ncontrol = 1\nparameter = "routes"\n')
     with pytest.raises(MidiMapError, match="parameter = 'routes' is not one of"):
         load_midi_map(tmp_path / "bad.toml")
+
+
+# ---------------------------------------------------------------- targets beyond the mapping: W and the picture
+
+
+def test_principal_directions_are_orthogonal_and_as_long_as_ws_spread_along_them(tiny_generator, tiny_stats):
+    v = tiny_stats.direction_vectors().astype(np.float64)
+    assert v.shape == (DIRECTIONS, tiny_generator.w_dim)
+    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+    np.testing.assert_allclose(unit @ unit.T, np.eye(DIRECTIONS), atol=1e-4)
+    lengths = np.linalg.norm(v, axis=1)
+    assert np.all(np.diff(lengths) <= 1e-6) and lengths[-1] > 0  # the most varied first
+
+
+def test_a_direction_route_moves_ws_along_that_direction_in_its_group_only(parts, tiny_stats):
+    """An LFO on direction/2 in the middle layers: routed minus plain ws is the LFO times direction 2, in the
+    middle ws only, the same amount in each of them."""
+    audio, _ = clicks(2.0, 0.5)
+    lfo_route = {"name": "drift", "source": "lfo", "shape": "sine", "hz": 1.0, "target": "direction/2/middle",
+                 "amount": 3.0, "offset": -0.5}
+    plain, _, path = run(parts, routed(), audio)
+    moved, _, _ = run(parts, routed(lfo_route), audio)
+    fine = path.look.smoother.members[1]  # the tiny network's top layers (32²) are middle ones
+    others = np.setdiff1d(np.arange(plain.shape[1]), fine)
+    assert len(fine) and np.array_equal(moved[:, others], plain[:, others])
+    delta = (moved[:, fine] - plain[:, fine]).astype(np.float64)
+    v = tiny_stats.direction_vectors()[1].astype(np.float64)
+    along = delta @ v / (v @ v)  # [T, fine]: how far along direction 2
+    np.testing.assert_allclose(delta, along[..., None] * v, atol=1e-4)  # nothing but direction 2
+    t = np.arange(len(plain)) / path.frame_rate
+    np.testing.assert_allclose(along[:, 0], 3.0 * (lfo("sine", t, seed=0) - 0.5), atol=1e-4)
+
+
+def test_a_fader_on_seed_mix_crossfades_to_the_second_seed(parts):
+    """seed/mix at 1 is the look of the preset's second seed, exactly; at 0.5 halfway between the two seeds'."""
+    audio, _ = clicks(2.0, 0.5)
+    route = {"name": "xf", "source": "fader/1", "target": "seed/mix", "amount": 1.0}
+    G, stats = parts
+    looks = {}
+    for fader in (0.0, 0.5, 1.0):
+        encoder, _ = load_encoder("24khz")
+        path = ControlPath(encoder, stats, routed(route, modulation={"seed": 3, "seed_b": 8}), G.num_ws,
+                           G.img_resolution)
+        path.sources.set_fader(1, fader)
+        looks[fader] = np.concatenate([path.push(audio), path.flush()])
+    seed_a, _, _ = run(parts, routed(modulation={"seed": 3}), audio, block=audio.shape[1])
+    seed_b, _, _ = run(parts, routed(modulation={"seed": 8}), audio, block=audio.shape[1])
+    np.testing.assert_array_equal(looks[0.0], seed_a)
+    np.testing.assert_allclose(looks[1.0], seed_b, atol=1e-6)
+    np.testing.assert_allclose(looks[0.5], (seed_a + seed_b) / 2, atol=1e-5)
+
+
+def test_a_smoothing_route_makes_the_fine_layers_follow_slower(parts):
+    """fader → smoothing/fine: at 0 the preset's 0.08 s window, at 1 a 2 s one: the fine ws move far less."""
+    audio, _ = clicks(3.0, 0.25)
+    route = {"name": "calm", "source": "fader/2", "target": "smoothing/fine", "amount": 2.0}
+    G, stats = parts
+    steps = []
+    for fader in (0.0, 1.0):
+        encoder, _ = load_encoder("24khz")
+        smoothing = {"fine": 0.08, "middle_max_resolution": 16}  # the tiny network's 32² layers are fine ones
+        path = ControlPath(encoder, stats, routed(route, smoothing=smoothing), G.num_ws, G.img_resolution)
+        path.sources.set_fader(2, fader)
+        ws = np.concatenate([path.push(audio), path.flush()])
+        fine = path.look.smoother.members[2]
+        steps.append(np.abs(np.diff(ws[75:, fine], axis=0)).mean())
+    assert steps[1] < steps[0] / 5
+
+
+def test_picture_routes_reach_the_frames_the_synthesizer_draws(parts):
+    """An onset route to effect/flash: the frames' flash is high on the clicks, and the drawn pictures are
+    brighter exactly where it is (and the same where it is 0)."""
+    from lavlive.pipeline.synthesizer import Synthesizer
+
+    audio, times = clicks(3.0, 0.5)
+    preset = routed({"name": "strobe", "source": "onset", "target": "effect/flash", "amount": 1.0, "release": 0.05})
+    ws, cues, path = run(parts, preset, audio)
+    flash = cues[:, 3 + PICTURE.index("effect/flash")]
+    t = np.arange(len(cues)) / path.frame_rate
+    assert (flash == 0).any() and flash[(t >= times[1]) & (t < times[1] + 0.1)].max() > 0.5
+    G, _ = parts
+    frames = Synthesizer(G)(ws, 0, cues[:, 3:])
+    plain = Synthesizer(G)(ws)
+    brightness = frames.reshape(len(frames), -1).mean(1) - plain.reshape(len(plain), -1).mean(1)
+    assert brightness[flash > 0.5].min() > 30 and np.all(brightness[flash == 0] == 0)
+
+
+@pytest.mark.parametrize("name, value", [("effect/hue", 120.0), ("effect/mirror", 1.0), ("effect/flash", 1.0),
+                                         ("effect/zoom", 1.0), ("effect/kaleidoscope", 1.0), ("bend/x", 0.25),
+                                         ("noise/middle", 0.0), ("effect/feedback", 0.9)])
+def test_each_picture_control_changes_the_picture_as_it_says(parts, name, value):
+    from lavlive.pipeline.synthesizer import Synthesizer
+
+    G = copy.deepcopy(parts[0])
+    for layer in G.modules():
+        if hasattr(layer, "noise_strength"):  # a random network has none: give it some
+            layer.noise_strength.data.fill_(0.5)
+    ws = G.mapping(torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(1))).detach().numpy()
+    neutral = np.tile([PICTURE_NEUTRAL[n] for n in PICTURE], (4, 1))
+    moved = neutral.copy()
+    moved[:, PICTURE.index(name)] = value
+    plain, drawn = Synthesizer(G)(ws, 0, neutral), Synthesizer(G)(ws, 0, moved)
+    a, b = plain.astype(int), drawn.astype(int)
+    assert np.array_equal(Synthesizer(G)(ws), plain)  # neutral controls are no controls
+    if name == "effect/hue":  # 120 degrees about grey: red → green → blue → red
+        assert np.abs(b[..., [1, 2, 0]] - a).max() <= 2
+    elif name == "effect/mirror":
+        assert np.array_equal(b, b[:, :, ::-1]) and np.array_equal(b[:, :, :16], a[:, :, :16])
+    elif name == "effect/flash":
+        assert np.all(b == 255)
+    elif name == "effect/zoom":  # twice as large: half as steep, and the middle pixels stay in the middle
+        steepness = [np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean() for x in (a, b)]
+        assert steepness[1] < 0.7 * steepness[0]
+        assert np.abs(b[:, 15:17, 15:17] - a[:, 15:17, 15:17]).mean() < np.abs(b - a).mean()
+    elif name == "effect/feedback":  # each picture keeps 0.9 of the one before, in order, across batches
+        s = Synthesizer(G)
+        first, second = s(ws[:2], 0, moved[:2]), s(ws[2:], 2, moved[2:])
+        assert np.abs(np.concatenate([first, second]).astype(int) - b).max() <= 1  # batches of 2 round alike
+        expected = a[0].astype(np.float64)
+        for k in range(1, 4):
+            expected = 0.9 * expected + 0.1 * a[k]
+        assert np.abs(b[3] - expected).max() <= 2
+    else:  # kaleidoscope, bend, noise: a different picture (the tests above pin down what kind)
+        assert np.abs(b - a).mean() > 1

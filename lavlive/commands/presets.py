@@ -26,6 +26,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {preset.description or '(no description)'}")
         for route in preset.routes:
             print(f"{'':<{width}}    route {route.describe()}")
+        sections = preset.sections
+        if sections.switch != "none":
+            turns = sections.seeds if sections.switch == "seed" else sections.presets
+            listed = ", ".join(map(str, turns)) if turns else "seed + 1, + 2, …"
+            print(f"{'':<{width}}    at each section: next {sections.switch} ({listed}), on the bar line, "
+                  f"{sections.crossfade:g} s fade")
     if args.preset:
         return 0
     print(f"\npresets folder: {data_dir('presets')} (copy one and pass --preset FILE.toml to change it)")

@@ -15,7 +15,7 @@ The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left
 Besides ws, each push leaves `cues` (columns CUES): per control frame it emitted, the onset strength
 and the number of beats so far, for what follows the music outside the picture (OSC), the weight of
 the look switched to last (0 → 1 over a seed or preset switch's fade; 1 when none is fading), and the
-input transform its picture is drawn with (x, y, rotate; StyleGAN3), faded as ws are. While another model
+controls its picture is drawn with (modulation.PICTURE: transform, noise, bend, effects), faded as ws are. While another model
 is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
 
 Between two pushes, `state()` is the path's whole streaming state as plain data (every stage's, and
@@ -29,24 +29,27 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ..audio.encodec_stream import load_encoder
 from ..audio.features import MusicFeatures, MusicFrames
+from ..audio.sections import Sections, find_sections
 from ..generator import Generator
 from ..errors import LavliveError
-from ..modulation import SourceTracker, band_levels
+from ..modulation import PICTURE, SourceFrames, SourceTracker, band_levels
 from ..presets import Preset
 from ..snapshot import array_of, fits, reading, same_settings, scalar_of
 from .beats import BeatDetector
 from .look import Crossfade, Look, fade_to
 from .mapping import LavMapper
+from .sections import SectionSwitch, SectionSwitcher
 from .smoothing import HierarchicalSmoother
 from .statistics import WStatistics, w_statistics
 
 FEATURE_RATE = 50
-CUES = ("onset", "beats", "switch", "x", "y", "rotate")  # the columns of `cues`: see the module docstring
+CUES = ("onset", "beats", "switch", *PICTURE)  # the columns of `cues`: see the module docstring
 
 
 class ControlPath:
@@ -65,11 +68,13 @@ class ControlPath:
         self.look: Look | Crossfade = Look(
             LavMapper(stats, preset.modulation, self.frame_rate, emb_dim=encoder.dim),
             HierarchicalSmoother(num_ws, img_resolution, preset.smoothing, self.frame_rate, w_dim=stats.z_mean.shape[0],
-                                 resolutions=resolutions), preset.transform.vector(), preset.routes,
+                                 resolutions=resolutions), preset.picture(), preset.routes,
             preset.synthesis.truncation_psi)
         self.beats = BeatDetector(self.frame_rate)
         self.sources = SourceTracker(self.frame_rate)  # what routes read, per control frame (lavlive/modulation)
+        self.last_sources: SourceFrames | None = None  # what they read in the frames last emitted (for plots)
         self.cues = np.zeros((0, len(CUES)))  # [k, CUES] for the frames last emitted
+        self.sections: SectionSwitcher | None = None  # switches at a song's sections (follow_sections)
         self._beat_times: deque[float] = deque(maxlen=32)  # audio time of the latest beats, the newest last
         self.beside: Look | Crossfade | None = None  # another model's look on the same analysis (a model switch)
         self.beside_ws = np.zeros((0,), np.float32)  # its ws for the frames last emitted
@@ -96,6 +101,28 @@ class ControlPath:
         """Audio time (s) of beat `number` (counting from 1), while it is among the latest 32; else None."""
         age = self.beats.count - number  # 0: the newest
         return self._beat_times[-1 - age] if 0 <= age < len(self._beat_times) and number > 0 else None
+
+    def follow_sections(self, preset: Preset, boundaries: Sequence[float]) -> None:
+        """Switch seed or preset at the song's section `boundaries` (seconds into this path's audio) as `preset`'s
+        [sections] say (nothing for switch = "none")."""
+        self.sections = SectionSwitcher.for_preset(preset, boundaries)
+
+    def _switch_section(self, frame: int, switch: SectionSwitch) -> None:
+        """Fade to the section's seed or preset from `frame` of the block being emitted (its bar line)."""
+        fade, start = self.sections.crossfade, float(frame) - 1  # the bar line's frame is the first to move
+        self.look = fade_to(self.look, fade, self.frame_rate, False, start)
+        if self.beside is not None:
+            self.beside = fade_to(self.beside, fade, self.frame_rate, False, start)
+        for look in self.changeable():
+            if switch.seed is not None:
+                look.mapper.update(seed=switch.seed)
+            else:
+                look.take_preset(switch.preset)
+
+    @property
+    def snapshottable(self) -> bool:
+        """Whether `state()` can be taken now: not during a crossfade, nor while another model dissolves in."""
+        return isinstance(self.look, Look) and self.beside is None
 
     def crossfade(self, seconds: float, on_beat: bool = False, at: float | None = None) -> None:
         """From the next push on, fade over `seconds` (after the next beat if on_beat, or from `at` seconds
@@ -143,6 +170,7 @@ class ControlPath:
             "bands": np.array(self._bands, np.float64).reshape(-1, 3),
             "beat_times": np.array(self._beat_times, np.float64), "cues": self.cues.copy(),
             "beside_ws": self.beside_ws.copy(),
+            "sections": None if self.sections is None else self.sections.state(),
         }
 
     def load_state(self, state: dict) -> None:
@@ -180,8 +208,12 @@ class ControlPath:
             cues = array_of(state["cues"], "the cues", (None, len(CUES)), np.float64)
             beside_ws = array_of(state["beside_ws"], "the ws beside", None, np.float32)
             parts = state["encoder"], state["features"], state["look"], state["beats"], state["sources"]
+            fits((state["sections"] is None) == (self.sections is None),
+                 "it is of a path that follows a song's sections differently")
         for stage, part in zip((self.encoder, self.features, self.look, self.beats, self.sources), parts):
             stage.load_state(part)
+        if self.sections is not None:
+            self.sections.load_state(state["sections"])
         self._emb, self._next_emb, self._feat = list(emb), next_emb, feat
         self._audio, self._levels, self._bands = audio, list(levels), list(bands)
         self._beat_times = deque(beat_times, maxlen=self._beat_times.maxlen)
@@ -252,11 +284,14 @@ class ControlPath:
         before = self.beats.count
         beats = self.beats.push(onset)
         self._beat_times.extend(t[beats])
-        sources = self.sources.push(t, onset, flux, chroma, levels, bands, beats)
+        sources = self.last_sources = self.sources.push(t, onset, flux, chroma, levels, bands, beats)
+        due = self.sections.due(t, sources.bar_line) if self.sections is not None else None
+        if due is not None:
+            self._switch_section(*due)
         ws = self.look.push(emb, onset, chroma, levels, beats, sources)
         switch = self.look.pushed if isinstance(self.look, Crossfade) else np.ones(ready)
         self.cues = np.concatenate([np.stack([onset, before + np.cumsum(beats), switch], axis=1),
-                                    self.look.transforms(ready)], axis=1)  # float64: exact beat counts for years
+                                    self.look.pictures(ready)], axis=1)  # float64: exact beat counts for years
         self.look = _settled(self.look)
         if self.beside is not None:
             self.beside_ws = self.beside.push(emb, onset, chroma, levels, beats, sources)
@@ -267,3 +302,14 @@ class ControlPath:
 def _settled(look: Look | Crossfade) -> Look | Crossfade:
     """A finished crossfade is its new look."""
     return look.new if isinstance(look, Crossfade) and look.finished else look
+
+
+def follow_song(path: ControlPath, preset: Preset, file: str | Path, start: float = 0.0,
+                duration: float | None = None) -> Sections | None:
+    """When `preset` switches at sections: find the sections of `file` (from `start` for `duration` s: the audio
+    `path` will be given) and have `path` follow them; the sections are returned for the caller to say."""
+    if preset.sections.switch == "none":
+        return None
+    sections = find_sections(file, start, duration)
+    path.follow_sections(preset, sections.boundaries)
+    return sections

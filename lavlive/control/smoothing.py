@@ -59,13 +59,17 @@ class HierarchicalSmoother:
         never shrinks, so a window that grows back finds its history."""
         seconds = (coarse, middle, fine)
         windows = [n if s is None else max(1, round(s * self.frame_rate)) for n, s in zip(self.windows, seconds)]
-        cap, need = len(self.ring), max(windows)
+        self._hold(max(windows))
+        self.windows = windows
+
+    def _hold(self, need: int) -> None:
+        """Grow the ring to hold `need` frames, keeping the ones it holds."""
+        cap = len(self.ring)
         if need > cap:
             ring = np.zeros((need, self.w_dim), np.float32)
             frames = self.count - 1 - np.arange(min(self.count, cap))  # the frame numbers the ring holds
             ring[frames % need] = self.ring[frames % cap]
             self.ring = ring
-        self.windows = windows
 
     def reset(self) -> None:
         self.count = 0
@@ -88,13 +92,17 @@ class HierarchicalSmoother:
         return {"num_ws": self.num_ws, "w_dim": self.w_dim, "frame_rate": self.frame_rate,
                 "groups": [int(g) for g in self.groups], "windows": list(self.windows)}
 
-    def push(self, w: np.ndarray) -> np.ndarray:
+    def push(self, w: np.ndarray, seconds: np.ndarray | None = None) -> np.ndarray:
+        """`seconds` [T, 3]: each frame's own window per group (routes moving them), in place of `windows`."""
+        frames = None if seconds is None else np.maximum(1, np.round(np.asarray(seconds) * self.frame_rate)).astype(int)
+        if frames is not None and len(frames):
+            self._hold(int(frames.max()))
         cap = len(self.ring)
         out = np.empty((len(w), self.num_ws, self.w_dim), np.float32)
         for t, frame in enumerate(np.asarray(w, np.float32)):
             self.ring[self.count % cap] = frame
             self.count += 1
-            for members, n in zip(self.members, self.windows):
+            for members, n in zip(self.members, self.windows if frames is None else frames[t]):
                 if len(members):
                     idx = (self.count - 1 - np.arange(min(n, self.count))) % cap
                     out[t, members] = self.ring[idx].mean(axis=0)

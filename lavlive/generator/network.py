@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from ..errors import shown
+from .bending import bent
 from .canvas import CanvasGrid, mirrored
 
 LRELU_SLOPE = 0.2
@@ -309,6 +310,14 @@ def truncate(ws: Tensor, w_avg: Tensor, psi: float, cutoff: int | None = None) -
 # ---------------------------------------------------------------------------- synthesis
 
 
+NOISE_GROUPS = (8, 32)  # the largest resolution of the coarse and the middle noise group (fine: above)
+
+
+def noise_group(resolution: int) -> int:
+    """0 coarse, 1 middle, 2 fine: which of a `noise_gain`'s columns scales a layer's noise at `resolution`."""
+    return sum(resolution > top for top in NOISE_GROUPS)
+
+
 class SynthesisLayer(nn.Module):
     """Modulated 3×3 conv (optionally upsampling ×2) + noise + bias + lrelu."""
 
@@ -324,8 +333,12 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x: Tensor, w: Tensor, noise_mode: str, fused: bool,
-                generator: torch.Generator | None = None, grid: CanvasGrid | None = None) -> Tensor:
+                generator: torch.Generator | None = None, grid: CanvasGrid | None = None,
+                noise_gain: Tensor | None = None) -> Tensor:
+        """`noise_gain` [N]: each picture's noise scaled (1: as trained)."""
         noise = self._noise(len(x), noise_mode, x.device, generator, grid)
+        if noise is not None and noise_gain is not None:
+            noise = noise * noise_gain.view(-1, 1, 1, 1).to(noise.dtype)
         if fused and cpu_fast_path(x):
             y = modulated_conv2d_cpu(x, self.weight, self.affine(w), self.bias, LRELU_GAIN, up=self.up,
                                      kernel=self.resample_filter)
@@ -386,18 +399,21 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise_mode: str,
                 dtype: torch.dtype, memory_format: torch.memory_format,
-                generator: torch.Generator | None = None, grid: CanvasGrid | None = None) -> tuple[Tensor, Tensor]:
-        """`grid`: a canvas's, whose cells are the constant's samples (mirrored out beyond its 4×4)."""
+                generator: torch.Generator | None = None, grid: CanvasGrid | None = None,
+                noise_gain: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """`grid`: a canvas's, whose cells are the constant's samples (mirrored out beyond its 4×4); `noise_gain`
+        [N]: its layers' noise scaled per picture."""
         fused = dtype == torch.float32 or ws.shape[0] == 1
         w = ws.unbind(1)
         if self.in_channels == 0:
             const = self.const if grid is None else mirrored(self.const, grid.y.samples(4), grid.x.samples(4))
             x = const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
-            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused, generator, grid)
+            x = self.conv1(x.contiguous(memory_format=memory_format), w[0], noise_mode, fused, generator, grid,
+                           noise_gain)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
-            x = self.conv0(x, w[0], noise_mode, fused, generator, grid)
-            x = self.conv1(x, w[1], noise_mode, fused, generator, grid)
+            x = self.conv0(x, w[0], noise_mode, fused, generator, grid, noise_gain)
+            x = self.conv1(x, w[1], noise_mode, fused, generator, grid, noise_gain)
         rgb = self.torgb(x, w[self.num_conv], fused).to(torch.float32)
         img = rgb if img is None else upsample_2x(img, self.resample_filter) + rgb
         return x, img
@@ -419,11 +435,14 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
                 generator: torch.Generator | None = None, bf16: bool = False,
-                canvas: tuple[int, int] | None = None) -> Tensor:
+                canvas: tuple[int, int] | None = None, noise_gain: Tensor | None = None,
+                bend: tuple[int, Tensor] | None = None) -> Tensor:
         """`generator` seeds noise_mode 'random' (on the device of ws) so renders are reproducible.
         Blocks run in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in
         bfloat16 with `bf16`; the image skip path and the output stay fp32. `canvas` (width, height): a picture
-        of that many of the network's pixels, drawn from the constant and the noise mirrored out (canvas.py)."""
+        of that many of the network's pixels, drawn from the constant and the noise mirrored out (canvas.py).
+        `noise_gain` [N, 3]: each picture's noise scaled in the coarse, middle and fine layers (NOISE_GROUPS);
+        `bend` (resolution, [N, 4]): the features leaving the block at that resolution bent (bending.py)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
@@ -439,8 +458,11 @@ class SynthesisNetwork(nn.Module):
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
             dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and block.use_fp16 else torch.float32
+            gain = None if noise_gain is None else noise_gain[:, noise_group(res)]
             x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + 1], noise_mode, dtype, memory_format,
-                           generator, grid)
+                           generator, grid, gain)
+            if bend is not None and res == bend[0]:
+                x = bent(x, bend[1])
             w_idx += block.num_conv
         return img if grid is None else grid.cut(img)
 

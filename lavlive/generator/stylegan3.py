@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import shown
+from .bending import bent
 from .canvas import CanvasGrid
 from .network import LRELU_GAIN, LRELU_SLOPE, NOISE_MODES, FullyConnectedLayer, Generator, cpu_fast_path
 from .resample import CHUNK, AxisResampler
@@ -464,12 +465,15 @@ class AliasFreeSynthesis(nn.Module):
 
     def forward(self, ws: Tensor, noise_mode: str = "const", force_fp32: bool = False,
                 generator: torch.Generator | None = None, bf16: bool = False,
-                transform: Tensor | None = None, canvas: tuple[int, int] | None = None) -> Tensor:
+                transform: Tensor | None = None, canvas: tuple[int, int] | None = None,
+                bend: tuple[int, Tensor] | None = None, noise_gain: Tensor | None = None) -> Tensor:
         """StyleGAN3 has no noise inputs: `noise_mode` is checked and otherwise unused (as `generator`). Layers run
         in fp16 on CUDA where the checkpoint marks them (unless force_fp32), or all in bfloat16 with `bf16`; the
         input and the output are fp32. `transform` [N, 3, 3]: each picture's own input transform (see
         input_transforms), after the `input.transform` buffer. `canvas` (width, height): a picture of that many of
-        the network's pixels, more (or less) of the same picture around its centre (`canvas_plans`)."""
+        the network's pixels, more (or less) of the same picture around its centre (`canvas_plans`). `bend`
+        (resolution, [N, 4]): the features leaving the last layer sampled at that rate or below bent (bending.py);
+        `noise_gain` is accepted and unused, like `noise_mode`."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}")
         if ws.shape[1:] != (self.num_ws, self.w_dim):
@@ -481,8 +485,15 @@ class AliasFreeSynthesis(nn.Module):
         for i, plan in enumerate(plans):
             dtype = torch.bfloat16 if bf16 else torch.float16 if fp16 and plan.use_fp16 else torch.float32
             x = getattr(self, plan.name)(x, ws[:, i + 1], dtype, plan)
+            if bend is not None and i == self.bent_layer(bend[0]):
+                x = bent(x, bend[1])
         x = x.float() * self.config.output_scale
         return x if grid is None else grid.cut(x)
+
+
+    def bent_layer(self, resolution: int) -> int:
+        """The index of the last layer (before ToRGB) whose output is sampled at `resolution` or below; -1: none."""
+        return max((i for i, p in enumerate(self.plans[:-1]) if p.out_sampling_rate <= resolution), default=-1)
 
 
 class StyleGAN3Generator(Generator):

@@ -34,6 +34,7 @@ class ModulationMatrix:
         self._fall = np.array([_step(r.release, frame_rate) for r in self.routes])
         self._follow = np.zeros(len(self.routes))  # each route's follower
         self._held = np.zeros(len(self.routes))  # each quantised route's output between lines
+        self.last: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # route → its source and what it added, last push
 
     def __bool__(self) -> bool:
         return bool(self.routes)
@@ -50,9 +51,12 @@ class ModulationMatrix:
 
     def push(self, frames: SourceFrames) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
+        self.last = {}
         for i, route in enumerate(self.routes):
-            shaped = self._shaped(i, route, self._source(route, frames), frames)
-            out[route.target] = out.get(route.target, 0.0) + route.amount * shaped
+            source = self._source(route, frames)
+            added = route.amount * self._shaped(i, route, source, frames)
+            out[route.target] = out.get(route.target, 0.0) + added
+            self.last[route.name] = source, added
         return out
 
     def _source(self, route: Route, frames: SourceFrames) -> np.ndarray:

@@ -288,8 +288,8 @@ class Engine:
             return
         first = batch[0]
         synthesizer = first.synthesizer or self.synthesizer
-        transforms = np.stack([np.zeros(3) if f.transform is None else f.transform for f in batch])
-        images = synthesizer(np.stack([f.ws for f in batch]), first.index, transforms)  # ready on return, even on CUDA
+        pictures = None if any(f.picture is None for f in batch) else np.stack([f.picture for f in batch])
+        images = synthesizer(np.stack([f.ws for f in batch]), first.index, pictures)  # ready on return, even on CUDA
         for frame, image in zip(batch, images):
             frame.image = image
         if first.blend is not None:

@@ -25,6 +25,6 @@ class Frame:
     beats: int = 0  # beats detected up to its time (counting on through a show: a rise is a new beat)
     beat_time: float | None = None  # audio time of the newest of those beats (live: click-to-picture latency)
     switch: float = 1.0  # weight of the look a seed or preset switch went to last (0 → 1 while it fades in)
-    transform: np.ndarray | None = None  # StyleGAN3's input transform (x, y, rotate: presets.TRANSFORM_KEYS)
+    picture: np.ndarray | None = None  # the controls drawing it applies (modulation.PICTURE); None: neutral
     planned_at: float = 0.0  # time.monotonic() when its ws were known
     drawn_at: float = 0.0  # time.monotonic() when its picture was ready

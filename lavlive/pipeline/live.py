@@ -96,5 +96,5 @@ class LivePlan:
         if d is not None and beside is not None and frame.time >= d.start:
             frame.alpha = smoothstep((frame.time - d.start) / d.seconds)
             frame.blend = Frame(frame.index, frame.time, beside.sample(min(frame.time, beside.end_time)),
-                                synthesizer=d.synthesizer, transform=frame.transform)
+                                synthesizer=d.synthesizer, picture=frame.picture)
         return frame

@@ -24,6 +24,7 @@ import torch
 
 from ..audio.sources import FileSource
 from ..control import ControlPath, ControlTrack, frame_time, smoothstep
+from ..modulation import PICTURE, PICTURE_NEUTRAL, blend_pictures
 from ..stage import StageLink
 from .frame import Frame
 from .model import Model
@@ -124,7 +125,7 @@ class TrackVisuals:
             self.cues.extend(path.cues)
         if self.control.count == 0:
             return (np.zeros((self.track.model.G.num_ws, self.track.model.G.w_dim), np.float32),
-                    np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
+                    np.array([0.0, 0.0, 1.0, *(PICTURE_NEUTRAL[name] for name in PICTURE)]))  # ControlPath.CUES
         t = min(max(t, self.control.first / self.control.frame_rate), self.control.end_time)
         return self.control.sample(t), self.cues.sample(t)
 
@@ -193,19 +194,19 @@ class SetlistPlan:
 
     def _frame(self, i: int, t: float, k: int) -> Frame:
         slots = self.timeline.slots
-        track, ws, (onset, beats, switch, *transform) = self._local(k, t)
+        track, ws, (onset, beats, switch, *picture) = self._local(k, t)
         self._beats = self._beats_before + int(beats)
         cues = dict(onset=float(onset), beats=self._beats, switch=float(switch))
-        transform = np.array(transform)
+        picture = np.array(picture)
         if k + 1 < len(slots) and t >= (fade := self._fade(k))[0]:
             lo, hi = fade
             alpha = smoothstep((t - lo) / (hi - lo))
             nxt, ws_next, next_cues = self._local(k + 1, t)
-            if nxt.model is track.model:  # same model: crossfade in W (and the transform with it)
+            if nxt.model is track.model:  # same model: crossfade in W (and the picture's controls)
                 ws = ((1 - alpha) * ws + alpha * ws_next).astype(ws.dtype)
-                transform = (1 - alpha) * transform + alpha * next_cues[3:]
+                picture = blend_pictures(picture, next_cues[3:], alpha)
             else:  # another model: both pictures, dissolved in the window
-                return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha, transform=transform,
+                return Frame(i, t, ws, synthesizer=track.model.synthesizer, alpha=alpha, picture=picture,
                              blend=Frame(i, t, ws_next, synthesizer=nxt.model.synthesizer,
-                                         transform=next_cues[3:]), **cues)
-        return Frame(i, t, ws, synthesizer=track.model.synthesizer, transform=transform, **cues)
+                                         picture=next_cues[3:]), **cues)
+        return Frame(i, t, ws, synthesizer=track.model.synthesizer, picture=picture, **cues)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -18,8 +19,10 @@ from ..generator import Generator
 from ..generator.canvas import CanvasShape
 from ..generator.runtime import (CudaGraphCall, check_precision, compiled, cuda_lock, describe_precision,
                                  resolve_execution)
+from ..effects import EFFECTS, PictureEffects
 from ..generator.stylegan3 import input_transforms
 from ..images import SCALE_MODES, uint8_frames
+from ..modulation import BEND_TARGETS, EFFECT_TARGETS, NOISE_TARGETS, PICTURE, PICTURE_NEUTRAL, TRANSFORM_TARGETS
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ class Synthesizer:
         self.takes_transform = G.config.family == "stylegan3"  # an input transform per frame (x, y, rotate)
         self._pool = torch.cuda.graph_pool_handle() if self.execution == "graph" else None
         self._compiled = compiled(self._frames) if self.execution == "compile" else None
-        self._sizes: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}  # batch size → its graph or compiled fn
+        self._sizes: dict[tuple[int, int], Callable[..., torch.Tensor]] = {}  # (batch, bent block) → graph or fn
+        self.effects = PictureEffects()  # owns the feedback trail
         self._pinned: torch.Tensor | None = None
 
     def describe(self) -> str:
@@ -120,34 +124,48 @@ class Synthesizer:
         drawn = f", canvas {self.canvas} ({self.canvas_size})" if self.canvas is not None else ""
         return f"{describe_precision(self.precision, self.device, self.G.config.num_fp16_res)}, {self.execution}{drawn}"
 
-    def _frames(self, ws: torch.Tensor, *transform: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        """ws (and for StyleGAN3 the input transforms [N, 3, 3]) on the device → contiguous uint8 frames there."""
+    def _frames(self, ws: torch.Tensor, pictures: torch.Tensor, *transform: torch.Tensor,
+                generator: torch.Generator | None = None, block: int = 16, active: Active | None = None
+                ) -> torch.Tensor:
+        """ws and the picture controls [N, len(PICTURE)] (and for StyleGAN3 the input transforms [N, 3, 3]) on the
+        device → contiguous uint8 frames there; `block`: the resolution bent; `active`: which controls this batch
+        moves from their neutral values (None: all, as graphs and compiled code draw)."""
+        columns = dict(zip(PICTURE, range(len(PICTURE))))
+        noise = pictures[:, columns[NOISE_TARGETS[0]]:columns[NOISE_TARGETS[-1]] + 1]
+        bends = pictures[:, columns[BEND_TARGETS[0]]:columns[BEND_TARGETS[-1]] + 1]
+        effects = pictures[:, columns[EFFECT_TARGETS[0]]:columns[EFFECT_TARGETS[-1]] + 1]
         extra = {"transform": transform[0]} if transform else {}
+        if active is None or active.noise:
+            extra["noise_gain"] = noise
+        if active is None or active.bend:
+            extra["bend"] = (block, bends)
         images = self.G.synthesis(ws, noise_mode=self.noise_mode, force_fp32=self.precision == "fp32",
                                   generator=generator, bf16=self.precision == "bf16", **extra, **self._canvas)
-        return uint8_frames(fit_to(images.float(), self.size, self.scale)).contiguous()
+        images = self.effects(images.float(), effects, None if active is None else active.effects)
+        return uint8_frames(fit_to(images, self.size, self.scale)).contiguous()
 
-    def _inputs(self, ws: np.ndarray, transforms: np.ndarray | None) -> tuple[torch.Tensor, ...]:
-        """What a draw takes on the device: ws, and for StyleGAN3 each frame's input transform as a matrix."""
-        inputs = (torch.from_numpy(ws),)
+    def _inputs(self, ws: np.ndarray, pictures: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """What a draw takes on the device: ws, the picture controls, and for StyleGAN3 each frame's input transform
+        as a matrix (made on the host in float64, as NVIDIA's tools make it)."""
+        inputs = (torch.from_numpy(ws), torch.from_numpy(pictures.astype(np.float32)))
         if self.takes_transform:
-            values = np.zeros((len(ws), 3)) if transforms is None else transforms
-            inputs += (input_transforms(values),)
+            inputs += (input_transforms(pictures[:, :len(TRANSFORM_TARGETS)]),)
         return tuple(x.to(self.device) for x in inputs)
 
-    def _static(self, *inputs: torch.Tensor) -> torch.Tensor:
-        """Frames from a graph or compiled function made for this batch size, or for a larger one (padded)."""
+    def _static(self, inputs: tuple[torch.Tensor, ...], block: int) -> torch.Tensor:
+        """Frames from a graph or compiled function made for this batch size and bent block, or for a larger
+        batch (padded): one capture per batch size and block, never one per frame (the controls are inputs)."""
         n = len(inputs[0])
-        fits = [b for b in self._sizes if b >= n]
+        fits = [b for b, bent in self._sizes if b >= n and bent == block]
         if not fits:
-            self._sizes[n] = (CudaGraphCall(self._frames, inputs, self._pool) if self._pool is not None
-                              else self._compiled)
+            draw = partial(self._frames, block=block)
+            self._sizes[n, block] = (CudaGraphCall(draw, inputs, self._pool) if self._pool is not None
+                                     else partial(self._compiled, block=block))
             fits = [n]
         batch = min(fits)
         if batch > n:
             inputs = tuple(torch.cat([x, x[-1:].expand(batch - n, *x.shape[1:])]) for x in inputs)
-        return self._sizes[batch](*inputs)[:n]
+        return self._sizes[batch, block](*inputs)[:n]
 
     @torch.no_grad()
     def warm_up(self, batch: int = 1) -> None:
@@ -158,15 +176,17 @@ class Synthesizer:
             self(np.zeros((batch, self.G.num_ws, self.G.w_dim), np.float32))
 
     @torch.no_grad()
-    def __call__(self, ws: np.ndarray, first_index: int = 0, transforms: np.ndarray | None = None
+    def __call__(self, ws: np.ndarray, first_index: int = 0, pictures: np.ndarray | None = None
                  ) -> np.ndarray | torch.Tensor:
-        """Frames for ws [N, num_ws, w_dim] (and StyleGAN3's input transforms [N, 3]: x, y, rotate; other networks
-        have no such input); on CUDA they are ready (the stream synchronised) on return."""
+        """Frames for ws [N, num_ws, w_dim] and their picture controls [N, len(PICTURE)] (None: neutral; see
+        lavlive/modulation/targets.py); on CUDA they are ready (the stream synchronised) on return."""
+        if pictures is None:
+            pictures = np.tile(NEUTRAL, (len(ws), 1))
         if self.device.type != "cuda":
-            frames = self._draw(self._inputs(ws, transforms), first_index)
+            frames = self._draw(self._inputs(ws, pictures), first_index, pictures)
             return frames.numpy() if self.to_host else frames
         with cuda_lock:
-            frames = self._draw(self._inputs(ws, transforms), first_index)
+            frames = self._draw(self._inputs(ws, pictures), first_index, pictures)
             if self.to_host:
                 if self._pinned is None or self._pinned.shape != frames.shape:
                     self._pinned = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
@@ -174,10 +194,30 @@ class Synthesizer:
             torch.cuda.current_stream(self.device).synchronize()
         return self._pinned.numpy().copy() if self.to_host else frames
 
-    def _draw(self, inputs: tuple[torch.Tensor, ...], first_index: int) -> torch.Tensor:
+    def _draw(self, inputs: tuple[torch.Tensor, ...], first_index: int, pictures: np.ndarray) -> torch.Tensor:
+        block = int(pictures[-1, PICTURE.index("bend/block")])  # one per batch: the newest frame's
         if self.execution == "eager":
             generator = None
             if self.noise_mode == "random":
                 generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + first_index)
-            return self._frames(*inputs, generator=generator)
-        return self._static(*inputs)
+            return self._frames(*inputs, generator=generator, block=block, active=Active.of(pictures))
+        return self._static(inputs, block)
+
+
+assert EFFECTS == tuple(name.removeprefix("effect/") for name in EFFECT_TARGETS), "the same effects, in order"
+NEUTRAL = np.array([PICTURE_NEUTRAL[name] for name in PICTURE])
+
+
+@dataclass(frozen=True)
+class Active:
+    """Which picture controls a batch moves from neutral, so eager drawing skips the rest (exactly as before)."""
+
+    noise: bool
+    bend: bool
+    effects: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, pictures: np.ndarray) -> Active:
+        moved = (pictures != NEUTRAL).any(axis=0)
+        pick = lambda names: [bool(moved[PICTURE.index(n)]) for n in names]  # noqa: E731
+        return cls(any(pick(NOISE_TARGETS)), any(pick(BEND_TARGETS)), tuple(pick(EFFECT_TARGETS)))

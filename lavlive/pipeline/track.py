@@ -111,9 +111,9 @@ class TrackPlan:
             self.beside.extend(self.path.beside_ws[part])
 
     def _plan(self, t: float) -> Frame:
-        onset, beats, switch, *transform = self.cues.sample(t)
+        onset, beats, switch, *picture = self.cues.sample(t)
         frame = Frame(self.next, frame_time(self.next, self.fps), self.control.sample(t), onset=float(onset),
                       beats=int(beats), beat_time=self.path.beat_time(int(beats)), switch=float(switch),
-                      transform=np.array(transform))
+                      picture=np.array(picture))
         self.next += 1
         return frame

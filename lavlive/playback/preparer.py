@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
+from ..audio.sections import describe_sections
 from ..audio.sources import FileSource
+from ..control import follow_song
 from ..errors import LavliveError
 from ..pipeline.model import Model, ModelSettings, load_model
 from ..pipeline.setlist import Track
@@ -85,5 +87,8 @@ class Preparer:
         if notice and not self._notified:
             self._notified = True
             log.info("%s", notice)
+        sections = follow_song(path, preset, entry.path, entry.start, entry.duration)
+        if sections is not None:
+            log.info("%s: %s", entry.path.name, describe_sections(sections.boundaries, preset.sections.switch))
         return Track(entry, position, model, path, preset_name or "default", itertools.chain([first], blocks),
                      source.duration)

@@ -1,7 +1,8 @@
 """The figure of `lavlive analyze`: the control path run over a track, and what it sees drawn, to tune presets by eye.
 
-One figure: waveform, percussive onset, chromagram, the embeddings' first principal components and
-the smoothed w of each layer group. Series are decimated as they grow (the stride doubles when a
+One figure: waveform (and the song's sections, drawn across every panel), percussive onset, chromagram, the
+embeddings' first principal components, the smoothed w of each layer group, and each modulation route of the
+preset: its source and what it adds to its target. Series are decimated as they grow (the stride doubles when a
 series is full), so a two-hour mix draws in the same memory as a song.
 """
 
@@ -14,9 +15,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..audio.features import MusicFrames
+from ..audio.sections import Sections, describe_sections, find_sections
 from ..audio.sources import FileSource
 from ..control import GROUPS, ControlPath
 from ..files import atomic_output, check_writable
+from ..modulation import TARGETS, Route
 from ..pipeline.model import ModelSettings, load_model
 from ..presets import load_preset
 from ..progress import Progress
@@ -51,9 +54,14 @@ def analyze(settings: AnalyzeSettings) -> Path:
     source = FileSource(s.input, path.encoder.sample_rate, path.encoder.channels,
                         block_size=int(BLOCK_SECONDS * path.encoder.sample_rate), start=s.start, duration=s.duration)
     guess = source.duration * source.sample_rate if source.duration else None  # the header's; the audio decides
+    sections = find_sections(s.input, s.start, s.duration)
+    if preset.sections.switch != "none":
+        path.follow_sections(preset, sections.boundaries)
+    print(describe_sections(sections.boundaries, preset.sections.switch))
     with Progress(guess, "s", "analysing", scale=1 / source.sample_rate, leave=False) as bar:
         result = record(path, source, bar.update)
         bar.done()
+    result.sections = sections
     with atomic_output(s.output, s.force) as tmp:
         plot(result, f"{s.input.name} — preset {preset.name}, encoder {preset.encoder.name}", tmp)
     print(f"wrote {s.output}")
@@ -110,6 +118,9 @@ class Analysis:
     embeddings: Decimated
     ws: Decimated  # [t, 3, w_dim]: the first ws index of each layer group
     ws_indices: list[int]
+    routes: list[Route]  # the preset's (as it starts)
+    routed: Decimated  # [t, routes, 2]: each route's source and what it adds to its target
+    sections: Sections | None = None
     notices: list[str] = field(default_factory=list)
 
 
@@ -118,8 +129,17 @@ def record(path: ControlPath, source: FileSource, progress: Callable[[int], None
     sr = source.sample_rate
     env_hop = sr // 100
     shown = [int(m[0]) for m in path.smoother.members if len(m)]
+    routes = list(path.look.newest.matrix.routes)
     a = Analysis(sr, Decimated(100), Decimated(path.features.frame_rate), Decimated(path.features.frame_rate),
-                 Decimated(path.frame_rate), Decimated(path.frame_rate), shown)
+                 Decimated(path.frame_rate), Decimated(path.frame_rate), shown, routes, Decimated(path.frame_rate))
+
+    def routed(ws: np.ndarray) -> np.ndarray:
+        """ws, after noting what each route did for them (a route the look on screen lacks: nothing)."""
+        last = path.look.newest.matrix.last
+        none = (np.zeros(len(ws)), np.zeros(len(ws)))
+        if routes:
+            a.routed.extend(np.stack([np.stack(last.get(r.name, none), axis=1) for r in routes], axis=1))
+        return ws
 
     def features(frames: MusicFrames) -> None:
         a.onset.extend(frames.onset)
@@ -134,9 +154,9 @@ def record(path: ControlPath, source: FileSource, progress: Callable[[int], None
         frames = mono[:n].reshape(-1, env_hop)
         a.envelope.extend(np.stack([frames.min(axis=1), frames.max(axis=1)], axis=1))
         leftover = mono[n:]
-        a.ws.extend(path.push(block)[:, shown])
+        a.ws.extend(routed(path.push(block))[:, shown])
         progress(block.shape[1])
-    a.ws.extend(path.flush()[:, shown])
+    a.ws.extend(routed(path.flush())[:, shown])
     return a
 
 
@@ -155,7 +175,8 @@ def plot(a: Analysis, title: str, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(5, 1, figsize=(14, 12), sharex=True, constrained_layout=True)
+    rows = 6 if a.routes else 5
+    fig, axes = plt.subplots(rows, 1, figsize=(14, 2.4 * rows), sharex=True, constrained_layout=True)
     fig.suptitle(title)
     env = a.envelope.array()
     if len(env):
@@ -183,5 +204,27 @@ def plot(a: Analysis, title: str, out: Path) -> None:
             axes[4].plot(a.ws.times(), ws[:, j] @ direction, linewidth=0.9, label=f"{g} (ws[{idx}])")
         axes[4].legend(loc="upper right", fontsize="small")
     axes[4].set(ylabel="smoothed w (top PC)", xlabel="time (s)")
+    if a.routes:
+        _plot_routes(axes[5], a)
+    if a.sections is not None:
+        for ax in axes:
+            for b in a.sections.boundaries:
+                ax.axvline(b, color="#2980b9", linestyle="--", linewidth=1)
+        for k, start in enumerate((0.0, *a.sections.boundaries)):
+            axes[0].text(start, 0.92, f" {k + 1}", color="#2980b9", va="top", fontsize="small")
     fig.savefig(out, dpi=100, format="png")
     plt.close(fig)
+
+
+def _plot_routes(ax: Any, a: Analysis, most: int = 8) -> None:
+    """Each route's source (thin) and what it adds to its target, as a share of the target's range (thick)."""
+    routed = a.routed.array()
+    if not len(routed):
+        return
+    t = a.routed.times()
+    for i, route in enumerate(a.routes[:most]):
+        line, = ax.plot(t, routed[:, i, 1] / TARGETS[route.target].span, linewidth=1.2,
+                        label=f"{route.name}: {route.source} → {route.target}")
+        ax.plot(t, routed[:, i, 0], linewidth=0.6, alpha=0.5, color=line.get_color())
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set(ylabel="routes: source, added\n(share of target range)", xlabel="time (s)")

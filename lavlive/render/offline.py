@@ -15,8 +15,9 @@ from fractions import Fraction
 import av
 import torch
 
+from ..audio.sections import describe_sections
 from ..audio.sources import FileSource
-from ..control import fps_text
+from ..control import follow_song, fps_text
 from ..devices import resolve_device, serial_here
 from ..errors import LavliveError, reason
 from ..files import AtomicFile, check_writable
@@ -61,6 +62,9 @@ def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int)
     path, notice = model.control_path(preset, s.models)
     if notice:
         print(notice)
+    sections = follow_song(path, preset, s.input, s.start, s.duration)
+    if sections is not None:
+        print(describe_sections(sections.boundaries, preset.sections.switch))
     rate = path.encoder.sample_rate
     source = FileSource(s.input, rate, path.encoder.channels, block_size=int(RENDER_BLOCK_SECONDS * rate),
                         start=s.start, duration=s.duration)

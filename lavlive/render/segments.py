@@ -33,6 +33,7 @@ import torch
 
 from .. import __version__
 from ..audio.encodec_stream import load_encoder
+from ..audio.sections import find_sections
 from ..audio.sources import FileSource
 from ..control import ControlPath, WStatistics
 from ..devices import torch_threads
@@ -79,6 +80,7 @@ class RenderJob:
     precision: str = "auto"  # generator/runtime.py
     execution: str = "auto"
     canvas: str | None = None  # as typed (generator/canvas.py); None: the network's square picture
+    sections: tuple[float, ...] = ()  # the song's section boundaries (s), found once by the driver, when followed
 
     def key(self, segments: int) -> str:
         """Names the result: a work folder with another key holds some other render's segments."""
@@ -95,7 +97,7 @@ class RenderJob:
 
 
 def stats_plain(stats: WStatistics) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in asdict(stats).items()}
+    return {k: np.asarray(v) for k, v in asdict(stats).items() if v is not None}
 
 
 @dataclass
@@ -162,8 +164,10 @@ def _encoder(job: RenderJob, preset: Preset) -> Any:
 
 def _control_path(job: RenderJob, encoder: Any, preset: Preset) -> ControlPath:
     encoder.reset()
-    return ControlPath(encoder, WStatistics(**job.stats), preset, job.num_ws, job.resolution,
+    path = ControlPath(encoder, WStatistics(**job.stats), preset, job.num_ws, job.resolution,
                        resolutions=job.ws_resolutions)
+    path.follow_sections(preset, job.sections)
+    return path
 
 
 def _source(job: RenderJob, path: ControlPath, resume_at: int = 0) -> FileSource:
@@ -193,6 +197,7 @@ def make_job(s: RenderSettings, preset: Preset, device: torch.device, batch: int
         ws_resolutions=tuple(G.config.ws_resolutions),
         resolution=G.img_resolution, threads=threads, precision=s.models.precision, execution=s.models.execution,
         canvas=str(s.models.canvas) if s.models.canvas else None,
+        sections=find_sections(s.input, s.start, s.duration).boundaries if preset.sections.switch != "none" else (),
         sha256={"input": sha256_of(s.input), "model": model.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},
         encoder_source=_where(encoder.source))
@@ -234,7 +239,7 @@ def plan_segments(job: RenderJob, count: int, progress: Callable[[float], None] 
     def between_blocks(_: ControlPath) -> None:
         while pending and plan.next > pending[0]:
             snapshots[pending.pop(0)] = held[0]
-        if pending and pending[0] - plan.next <= near:
+        if pending and pending[0] - plan.next <= near and path.snapshottable:  # not in a section's crossfade
             held[0] = to_bytes(plan.state())
 
     plan = TrackPlan(source, path, fps, before_block=between_blocks)

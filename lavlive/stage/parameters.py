@@ -28,7 +28,8 @@ from ..errors import LavliveError, shown
 from ..modulation import Route
 from ..modulation.routes import LIMITS
 from ..modulation.sources import FADERS
-from ..presets import RANGES, TRANSFORM_KEYS, Preset, load_preset
+from ..modulation import PICTURE, TARGETS
+from ..presets import RANGES, Preset, load_preset
 
 if TYPE_CHECKING:
     from ..control import ControlPath
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 FLOAT, INT, TRIGGER, PRESET, MODEL, ROUTES = "float", "int", "trigger", "preset", "model", "routes"
 CHECKPOINT_SUFFIXES = (".pkl", ".pt", ".pth", ".safetensors")
+PICTURE_SECTIONS = ("transform", "noise", "bend", "effect")  # preset sections whose values frames carry (PICTURE)
 
 
 class StageError(LavliveError):
@@ -71,9 +73,8 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in [
     _p("smoothing/middle", "smoothing.middle", FLOAT, "seconds averaged for the middle layers"),
     _p("smoothing/fine", "smoothing.fine", FLOAT, "seconds averaged for the fine layers (texture, colour)"),
     _p("truncation", "synthesis.truncation_psi", FLOAT, "truncation psi: 0 the average image, 1 untruncated"),
-    _p("transform/x", "transform.x", FLOAT, "StyleGAN3: move the picture right, in units of its own size"),
-    _p("transform/y", "transform.y", FLOAT, "StyleGAN3: move the picture down, in units of its own size"),
-    _p("transform/rotate", "transform.rotate", FLOAT, "StyleGAN3: turn the picture counter-clockwise, degrees"),
+    *(_p(name, name.replace("/", "."), FLOAT, TARGETS[name].doc) for name in PICTURE if name in TARGETS),
+    _p("bend/block", "bend.block", INT, "the resolution whose feature maps bend/x, y, rotate and zoom move"),
     _p("seed", "modulation.seed", INT, "seed of the two random projections: another seed, another look"),
     *(_p(f"fader/{i}", None, FLOAT, f"manual fader {i} (0-1): a source for the preset's routes", range=(0.0, 1.0))
       for i in range(1, FADERS + 1)),
@@ -294,7 +295,8 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
     checked = {name: check(name, value) for name, value in changes.items()}
     if "seed" in checked:
         path.crossfade(crossfade, on_beat, at)
-    sections: dict[str, dict[str, Any]] = {"modulation": {}, "smoothing": {}, "synthesis": {}, "transform": {}}
+    sections: dict[str, dict[str, Any]] = {section: {} for section in ("modulation", "smoothing", "synthesis",
+                                                                        *PICTURE_SECTIONS)}
     for name, value in checked.items():
         field = parameter(name).field
         if field is not None:
@@ -309,6 +311,9 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
             look.smoother.set_seconds(**sections["smoothing"])
         if "routes" in checked:
             look.set_routes(checked["routes"])
+        for section in PICTURE_SECTIONS:
+            for key, value in sections[section].items():
+                look.picture[PICTURE.index(f"{section}/{key}")] = value
     for name, value in checked.items():
         if name.startswith("fader/"):
             path.sources.set_fader(int(name.removeprefix("fader/")), value)
@@ -320,8 +325,6 @@ def apply(changes: dict[str, Any], path: ControlPath, crossfade: float = 0.0, on
                 except LavliveError as e:
                     log.warning("stage: %s refused: %s", name, e)
                     break
-        for key, value in sections["transform"].items():
-            look.transform[TRANSFORM_KEYS.index(key)] = value
 
 
 __all__ = ["ACTIONS", "PARAMETERS", "ROUTE_FIELDS", "Action", "Parameter", "StageControls", "StageError", "apply",
