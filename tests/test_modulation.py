@@ -439,3 +439,33 @@ def test_each_picture_control_changes_the_picture_as_it_says(parts, name, value)
         assert np.abs(b[3] - expected).max() <= 2
     else:  # kaleidoscope, bend, noise: a different picture (the tests above pin down what kind)
         assert np.abs(b - a).mean() > 1
+
+
+def test_link_sources_follow_the_session_timeline_as_the_frames_reach_the_screen(parts):
+    """With --link: a path whose audio starts at show time 4 s, while the screen shows 10 s, has its second 6 on
+    screen now: there link/beat and link/bar are the session's phase now, and they advance at its tempo."""
+    pytest.importorskip("link")
+    from lavlive.presets import load_preset
+    from lavlive.stage.link import StageLink
+
+    G, stats = parts
+    encoder, _ = load_encoder("24khz")
+    path = ControlPath(encoder, stats, routed(), G.num_ws, G.img_resolution)
+    stage = StageLink(load_preset(None), link=True)
+    try:
+        stage.clock = lambda: 10.0
+        stage.apply_to([(path, 4.0)])
+        now = stage.link.now()
+    finally:
+        stage.close()
+    t = np.array([6.0, 6.25, 6.5])
+    frames = path.sources.push(t, np.zeros(3), np.zeros(3), np.zeros((3, 12)), np.full(3, -80.0), np.full((3, 3), -80.0),
+                               np.zeros(3, bool))
+    beats = now.beat + (t - 6.0) * now.tempo / 60
+    tolerance = 0.02 * now.tempo / 60  # 20 ms between the two readings of the session
+    on_circle = lambda a, b: np.minimum(np.abs(a - b), 1 - np.abs(a - b))  # noqa: E731 - 0.999 is next to 0.001
+    assert on_circle(frames["link/beat"], beats % 1).max() < tolerance
+    assert on_circle(frames["link/bar"], (beats / now.quantum) % 1).max() < tolerance
+    plain = SourceTracker(75.0).push(t, np.zeros(3), np.zeros(3), np.zeros((3, 12)), np.full(3, -80.0),
+                                     np.full((3, 3), -80.0), np.zeros(3, bool))
+    assert not plain["link/beat"].any() and not plain["link/bar"].any()  # no Link: 0

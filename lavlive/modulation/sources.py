@@ -34,7 +34,7 @@ PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FADERS = 8
 LFO = "lfo"
 SOURCES = ("onset", "loudness", "low", "mid", "high", "flux", *(f"chroma/{p}" for p in PITCHES), "beat", "bar",
-           *(f"fader/{i}" for i in range(1, FADERS + 1)), LFO)
+           "link/beat", "link/bar", *(f"fader/{i}" for i in range(1, FADERS + 1)), LFO)
 BANDS_HZ = (250.0, 2000.0)  # low | mid | high
 BEATS_PER_BAR = 4
 DEFAULT_BEAT_SECONDS = 0.5
@@ -94,6 +94,7 @@ class SourceTracker:
     def __init__(self, frame_rate: float) -> None:
         self.frame_rate = frame_rate
         self.faders = np.zeros(FADERS)
+        self.link: tuple[float, float, int] | None = None  # Link's beat at audio time 0, beats a second, quantum
         self._intervals: deque[float] = deque(maxlen=8)
         self._last_beat: float | None = None  # audio time of the latest beat
         self._at_last_beat = -1.0  # the clock's position there (a whole number of beats; -1: none yet)
@@ -104,6 +105,11 @@ class SourceTracker:
         faders = self.faders.copy()
         faders[number - 1] = min(1.0, max(0.0, float(value)))
         self.faders = faders
+
+    def set_link(self, beat_at_zero: float, beats_per_second: float, quantum: int) -> None:
+        """Where an Ableton Link session's timeline stands against this path's audio time (stage/link.py sets it
+        before each block, from the session's tempo and the time the audio reaches the screen)."""
+        self.link = (float(beat_at_zero), float(beats_per_second), int(quantum))
 
     def _tempo(self) -> None:
         self.beat_seconds = float(np.median(self._intervals)) if self._intervals else DEFAULT_BEAT_SECONDS
@@ -126,6 +132,12 @@ class SourceTracker:
         bars = position / BEATS_PER_BAR
         table[:, COLUMNS["beat"]] = np.where(position >= 0, position - np.floor(position), 0.0)
         table[:, COLUMNS["bar"]] = np.where(position >= 0, bars - np.floor(bars), 0.0)
+        table[:, COLUMNS["link/beat"]] = table[:, COLUMNS["link/bar"]] = 0.0
+        if self.link is not None:
+            start, rate, quantum = self.link
+            link = start + rate * np.asarray(time, np.float64)
+            table[:, COLUMNS["link/beat"]] = link - np.floor(link)
+            table[:, COLUMNS["link/bar"]] = link / quantum - np.floor(link / quantum)
         if len(position):
             self._position = float(position[-1])
         return SourceFrames(np.asarray(time, np.float64), table, position, beat_line, bar_line)

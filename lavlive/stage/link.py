@@ -110,6 +110,7 @@ class StageLink:
     def apply_to(self, paths: list[tuple[ControlPath, float]]) -> None:
         """Analysis thread: pending changes to every running path, given with the show time its audio
         starts at (a seed or preset switch fades over the current crossfade, from where `switch_on` says)."""
+        self._follow_link(paths)
         changes = self.controls.take()
         with self._lock:
             self.values.update(changes)
@@ -119,6 +120,19 @@ class StageLink:
             for path, origin in paths:
                 apply(changes, path, state["crossfade"], bool(state["crossfade/beat"]),
                       None if at is None else at - origin)
+
+    def _follow_link(self, paths: list[tuple[ControlPath, float]]) -> None:
+        """The session's timeline against each path's audio time, for the 'link/beat' and 'link/bar' sources: a
+        path's second t reaches the screen at show time origin + t, the screen shows `seen` now."""
+        if self.link is None or self.clock is None or not paths:
+            return
+        seen = self.clock()
+        if not math.isfinite(seen):
+            return
+        now = self.link.now()
+        rate = now.tempo / 60
+        for path, origin in paths:
+            path.sources.set_link(now.beat + (origin - seen) * rate, rate, now.quantum)
 
     def _line(self, paths: list[tuple[ControlPath, float]]) -> float | None:
         """The show time of the Link line a switch starts on, if it waits for one."""
