@@ -2,8 +2,9 @@
 
     zoom ─▶ mirror ─▶ kaleidoscope ─▶ hue ─▶ flash ─▶ feedback        on [N, C, H, W] in the network's [-1, 1]
 
-Each effect takes one value per frame (the columns of EFFECTS) and is the identity at 0, so a batch whose values
-are all 0 for an effect may skip it (`active`); a CUDA graph runs them all, its values copied in per call.
+Each effect takes one value per frame (the columns of EFFECTS) and is the identity at 0, to the bit, so a batch
+whose values are all 0 for an effect may skip it (`active`) and a frame draws the same in any batch; a CUDA graph
+runs them all, its values copied in per call.
 Feedback is the one with a memory: each picture keeps `feedback` of the one shown before it (trails), frame after
 frame in order, across batches; `PictureEffects` owns that last picture.
 """
@@ -21,13 +22,15 @@ KALEIDOSCOPE_WEDGES = 6
 
 
 def zoomed(images: torch.Tensor, zoom: torch.Tensor) -> torch.Tensor:
-    """Each picture magnified 2^zoom times about its middle (below 0: shrunk, mirrored out at its edges)."""
+    """Each picture magnified 2^zoom times about its middle (below 0: shrunk, mirrored out at its edges); at 0 the
+    very picture (resampling in place would round its last bits)."""
     inverse = torch.exp2(-zoom.float())
     theta = torch.zeros(len(images), 2, 3, device=images.device)
     theta[:, 0, 0] = inverse
     theta[:, 1, 1] = inverse
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return torch.where((zoom != 0).view(-1, 1, 1, 1), out, images)
 
 
 def mirrored(images: torch.Tensor) -> torch.Tensor:
@@ -54,10 +57,9 @@ def hue_matrices(degrees: torch.Tensor) -> torch.Tensor:
     """[N] → [N, 3, 3]: turns RGB about the grey axis (through mid-grey, the 0 of [-1, 1]) by `degrees`."""
     a = torch.deg2rad(degrees.float())
     cos, sin = torch.cos(a)[:, None, None], torch.sin(a)[:, None, None]
-    eye = torch.eye(3, device=degrees.device)
+    eye = torch.eye(3, device=degrees.device)  # made by kernels, never copied from the host: fine in a CUDA graph
     axis = torch.full((3, 3), 1 / 3, device=degrees.device)  # a aᵀ for a = (1, 1, 1) / √3
-    k = 3 ** -0.5
-    cross = torch.tensor([[0, -k, k], [k, 0, -k], [-k, k, 0]], device=degrees.device)  # [a]×
+    cross = 3 ** -0.5 * (eye.roll(-1, dims=1) - eye.roll(1, dims=1))  # [a]×
     return cos * eye + (1 - cos) * axis + sin * cross
 
 

@@ -469,3 +469,17 @@ def test_link_sources_follow_the_session_timeline_as_the_frames_reach_the_screen
     plain = SourceTracker(75.0).push(t, np.zeros(3), np.zeros(3), np.zeros((3, 12)), np.full(3, -80.0),
                                      np.full((3, 3), -80.0), np.zeros(3, bool))
     assert not plain["link/beat"].any() and not plain["link/bar"].any()  # no Link: 0
+
+
+def test_a_frame_draws_the_same_whether_or_not_the_others_in_its_batch_move():
+    """Render draws in batches, play one frame at a time: bending and zoom leave a picture whose values are 0 as it
+    was, to the bit, even when another in its batch moves (resampling in place would round its last bits)."""
+    from lavlive.effects import zoomed
+    from lavlive.generator.bending import bent
+
+    x = torch.randn(2, 8, 24, 40, generator=torch.Generator().manual_seed(3))
+    bends = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.1, 0.0, 10.0, 0.5]])
+    out = bent(x, bends)
+    assert torch.equal(out[0], x[0]) and not torch.allclose(out[1], x[1], atol=1e-2)
+    out = zoomed(x, torch.tensor([0.0, 0.5]))
+    assert torch.equal(out[0], x[0]) and not torch.allclose(out[1], x[1], atol=1e-2)

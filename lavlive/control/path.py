@@ -15,8 +15,10 @@ The half-hop difference (6.7 ms at 75 Hz) is far below a video frame and is left
 Besides ws, each push leaves `cues` (columns CUES): per control frame it emitted, the onset strength
 and the number of beats so far, for what follows the music outside the picture (OSC), the weight of
 the look switched to last (0 → 1 over a seed or preset switch's fade; 1 when none is fading), and the
-controls its picture is drawn with (modulation.PICTURE: transform, noise, bend, effects), faded as ws are. While another model
-is dissolved in (live), its look runs `beside` on the same analysis and leaves its ws in `beside_ws`.
+controls its picture is drawn with (modulation.PICTURE: transform, noise, bend, effects), faded as ws
+are. While another model is dissolved in (live), its look runs `beside` on the same analysis and leaves
+its ws in `beside_ws`. For a file, `follow_song` has it switch seed or preset at the song's sections,
+each on the first bar line of the beat clock after the section begins (control/sections.py).
 
 Between two pushes, `state()` is the path's whole streaming state as plain data (every stage's, and
 the frames waiting here) and `load_state()` puts it into a path built alike (same encoder, preset and

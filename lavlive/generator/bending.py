@@ -26,10 +26,13 @@ def bend_matrices(bends: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def bent(features: torch.Tensor, bends: torch.Tensor) -> torch.Tensor:
-    """features [N, C, H, W] bent by bends [N, 4] (float32 sampling; the features' dtype and layout kept)."""
+    """features [N, C, H, W] bent by bends [N, 4] (float32 sampling; the features' dtype and layout kept). A picture
+    whose bend is all 0 keeps its features to the bit (resampling them in place would round their last bits), so
+    a frame draws the same whether or not others in its batch bend."""
     n, c, h, w = features.shape
     grid = F.affine_grid(bend_matrices(bends, h, w), [n, c, h, w], align_corners=False)
     out = F.grid_sample(features.float(), grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    out = torch.where((bends != 0).any(dim=1).view(-1, 1, 1, 1), out, features.float())
     memory_format = torch.channels_last if features.is_contiguous(memory_format=torch.channels_last) and c > 1 \
         else torch.contiguous_format
     return out.to(features.dtype).contiguous(memory_format=memory_format)
