@@ -139,6 +139,11 @@ class Preset:
     sections: SectionSettings = field(default_factory=SectionSettings)
     routes: tuple[Route, ...] = ()  # the [[route]] tables: the modulation matrix (lavlive/modulation)
 
+    @property
+    def follows_sections(self) -> bool:
+        """Whether a file's sections are needed before its first frame: a switch at them, or a route from them."""
+        return self.sections.switch != "none" or any(route.source == "section" for route in self.routes)
+
     def picture(self) -> list[float]:
         """The picture's controls as frames carry them (modulation.PICTURE: 'bend/block' is bend.block)."""
         return [float(getattr(getattr(self, section), key)) for section, key in (n.split("/") for n in PICTURE)]

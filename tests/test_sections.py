@@ -10,6 +10,7 @@ from lavlive.audio.encodec_stream import load_encoder
 from lavlive.audio.sections import find_sections
 from lavlive.control import ControlPath
 from lavlive.errors import LavliveError
+from lavlive.modulation import PICTURE
 from lavlive.presets import preset_from_dict
 
 BPM = 120
@@ -135,3 +136,27 @@ def test_render_and_play_plan_the_same_ws_and_controls_with_routes_and_sections(
         np.testing.assert_array_equal(a.picture, b.picture, err_msg=f"frame {a.index}")  # the features are exact
     seeds_differ = np.abs(rendered[-1].ws - rendered[250].ws).max()
     assert seeds_differ > 0 and any(f.picture.any() for f in rendered)
+
+
+def test_the_section_source_runs_through_each_section(tiny_generator, tiny_stats):
+    """Sections starting at 0, 1.5 and 3 s of a 4 s song: 'section' is the way through each, 0 → 1, and drops to 0
+    at each boundary; a route from it moves its target the same way."""
+    audio = song([("pads", 4.0)], 24000)[None]
+    route = {"name": "through", "source": "section", "target": "effect/hue", "amount": 100.0}
+    G, stats = tiny_generator, tiny_stats
+    encoder, _ = load_encoder("24khz")
+    preset = preset_from_dict({"route": [route]}, "test preset")
+    assert preset.follows_sections
+    path = ControlPath(encoder, stats, preset, G.num_ws, G.img_resolution)
+    path.follow_sections(preset, (1.5, 3.0), 4.0)
+    times, values, hue = [], [], []
+    for i in range(0, audio.shape[1], 2400):
+        path.push(audio[:, i:i + 2400])
+        if path.last_sources is not None and len(path.last_sources):
+            times.append(path.last_sources.time)
+            values.append(path.last_sources["section"])
+            hue.append(path.cues[:, 3 + PICTURE.index("effect/hue")])
+    t, v, h = np.concatenate(times), np.concatenate(values), np.concatenate(hue)
+    expected = np.where(t < 1.5, t / 1.5, np.where(t < 3.0, (t - 1.5) / 1.5, (t - 3.0) / 1.0))
+    np.testing.assert_allclose(v, expected, atol=1e-9)
+    np.testing.assert_allclose(h, 100 * expected, atol=1e-6)

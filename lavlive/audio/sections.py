@@ -45,6 +45,11 @@ class Sections:
     def rate(self) -> float:
         return 1 / FRAME_SECONDS
 
+    @property
+    def duration(self) -> float:
+        """Seconds of audio analysed (whole frames)."""
+        return len(self.novelty) * FRAME_SECONDS
+
 
 def find_sections(path: str | Path, start: float = 0.0, duration: float | None = None) -> Sections:
     """The sections of the audio file at `path`, from `start` for `duration` seconds (times from `start`;

@@ -104,10 +104,13 @@ class ControlPath:
         age = self.beats.count - number  # 0: the newest
         return self._beat_times[-1 - age] if 0 <= age < len(self._beat_times) and number > 0 else None
 
-    def follow_sections(self, preset: Preset, boundaries: Sequence[float]) -> None:
+    def follow_sections(self, preset: Preset, boundaries: Sequence[float], duration: float | None = None) -> None:
         """Switch seed or preset at the song's section `boundaries` (seconds into this path's audio) as `preset`'s
-        [sections] say (nothing for switch = "none")."""
+        [sections] say (nothing for switch = "none"); with the song's `duration`, the 'section' source runs
+        0 → 1 through each section."""
         self.sections = SectionSwitcher.for_preset(preset, boundaries)
+        if duration is not None:
+            self.sources.set_sections(boundaries, duration)
 
     def _switch_section(self, frame: int, switch: SectionSwitch) -> None:
         """Fade to the section's seed or preset from `frame` of the block being emitted (its bar line)."""
@@ -308,10 +311,11 @@ def _settled(look: Look | Crossfade) -> Look | Crossfade:
 
 def follow_song(path: ControlPath, preset: Preset, file: str | Path, start: float = 0.0,
                 duration: float | None = None) -> Sections | None:
-    """When `preset` switches at sections: find the sections of `file` (from `start` for `duration` s: the audio
-    `path` will be given) and have `path` follow them; the sections are returned for the caller to say."""
-    if preset.sections.switch == "none":
+    """When `preset` switches at sections or routes the 'section' source: find the sections of `file` (from `start`
+    for `duration` s: the audio `path` will be given) and have `path` follow them; they are returned for the
+    caller to say."""
+    if not preset.follows_sections:
         return None
     sections = find_sections(file, start, duration)
-    path.follow_sections(preset, sections.boundaries)
+    path.follow_sections(preset, sections.boundaries, sections.duration)
     return sections

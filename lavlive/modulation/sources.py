@@ -23,6 +23,7 @@ the clock until the new beat's time catches up. Bars are 4 beats, the first beat
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,7 +35,7 @@ PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 FADERS = 8
 LFO = "lfo"
 SOURCES = ("onset", "loudness", "low", "mid", "high", "flux", *(f"chroma/{p}" for p in PITCHES), "beat", "bar",
-           "link/beat", "link/bar", *(f"fader/{i}" for i in range(1, FADERS + 1)), LFO)
+           "link/beat", "link/bar", "section", *(f"fader/{i}" for i in range(1, FADERS + 1)), LFO)
 BANDS_HZ = (250.0, 2000.0)  # low | mid | high
 BEATS_PER_BAR = 4
 DEFAULT_BEAT_SECONDS = 0.5
@@ -95,6 +96,7 @@ class SourceTracker:
         self.frame_rate = frame_rate
         self.faders = np.zeros(FADERS)
         self.link: tuple[float, float, int] | None = None  # Link's beat at audio time 0, beats a second, quantum
+        self.sections: np.ndarray | None = None  # a song's section starts (s, from 0) and its end, when known
         self._intervals: deque[float] = deque(maxlen=8)
         self._last_beat: float | None = None  # audio time of the latest beat
         self._at_last_beat = -1.0  # the clock's position there (a whole number of beats; -1: none yet)
@@ -110,6 +112,10 @@ class SourceTracker:
         """Where an Ableton Link session's timeline stands against this path's audio time (stage/link.py sets it
         before each block, from the session's tempo and the time the audio reaches the screen)."""
         self.link = (float(beat_at_zero), float(beats_per_second), int(quantum))
+
+    def set_sections(self, boundaries: Sequence[float], duration: float) -> None:
+        """A song's section boundaries (s) and its length: the 'section' source is the way through each section."""
+        self.sections = np.array([0.0, *boundaries, max(duration, *boundaries, 1e-9)], np.float64)
 
     def _tempo(self) -> None:
         self.beat_seconds = float(np.median(self._intervals)) if self._intervals else DEFAULT_BEAT_SECONDS
@@ -132,7 +138,12 @@ class SourceTracker:
         bars = position / BEATS_PER_BAR
         table[:, COLUMNS["beat"]] = np.where(position >= 0, position - np.floor(position), 0.0)
         table[:, COLUMNS["bar"]] = np.where(position >= 0, bars - np.floor(bars), 0.0)
-        table[:, COLUMNS["link/beat"]] = table[:, COLUMNS["link/bar"]] = 0.0
+        table[:, COLUMNS["link/beat"]] = table[:, COLUMNS["link/bar"]] = table[:, COLUMNS["section"]] = 0.0
+        if self.sections is not None:
+            t = np.asarray(time, np.float64)
+            k = np.clip(np.searchsorted(self.sections, t, side="right") - 1, 0, len(self.sections) - 2)
+            start, end = self.sections[k], self.sections[k + 1]
+            table[:, COLUMNS["section"]] = np.clip((t - start) / np.maximum(end - start, 1e-9), 0.0, 1.0)
         if self.link is not None:
             start, rate, quantum = self.link
             link = start + rate * np.asarray(time, np.float64)

@@ -55,8 +55,7 @@ def analyze(settings: AnalyzeSettings) -> Path:
                         block_size=int(BLOCK_SECONDS * path.encoder.sample_rate), start=s.start, duration=s.duration)
     guess = source.duration * source.sample_rate if source.duration else None  # the header's; the audio decides
     sections = find_sections(s.input, s.start, s.duration)
-    if preset.sections.switch != "none":
-        path.follow_sections(preset, sections.boundaries)
+    path.follow_sections(preset, sections.boundaries, sections.duration)
     print(describe_sections(sections.boundaries, preset.sections.switch))
     with Progress(guess, "s", "analysing", scale=1 / source.sample_rate, leave=False) as bar:
         result = record(path, source, bar.update)

@@ -81,6 +81,7 @@ class RenderJob:
     execution: str = "auto"
     canvas: str | None = None  # as typed (generator/canvas.py); None: the network's square picture
     sections: tuple[float, ...] = ()  # the song's section boundaries (s), found once by the driver, when followed
+    song_seconds: float | None = None  # and the length of the audio they were found in
 
     def key(self, segments: int) -> str:
         """Names the result: a work folder with another key holds some other render's segments."""
@@ -166,7 +167,8 @@ def _control_path(job: RenderJob, encoder: Any, preset: Preset) -> ControlPath:
     encoder.reset()
     path = ControlPath(encoder, WStatistics(**job.stats), preset, job.num_ws, job.resolution,
                        resolutions=job.ws_resolutions)
-    path.follow_sections(preset, job.sections)
+    if preset.follows_sections:
+        path.follow_sections(preset, job.sections, job.song_seconds)
     return path
 
 
@@ -197,11 +199,19 @@ def make_job(s: RenderSettings, preset: Preset, device: torch.device, batch: int
         ws_resolutions=tuple(G.config.ws_resolutions),
         resolution=G.img_resolution, threads=threads, precision=s.models.precision, execution=s.models.execution,
         canvas=str(s.models.canvas) if s.models.canvas else None,
-        sections=find_sections(s.input, s.start, s.duration).boundaries if preset.sections.switch != "none" else (),
+        **_sections(s, preset),
         sha256={"input": sha256_of(s.input), "model": model.source.sha256,
                 "encoder": sha256_of(Path(weights)) if weights and Path(weights).is_file() else None},
         encoder_source=_where(encoder.source))
     return job, notice
+
+
+def _sections(s: RenderSettings, preset: Preset) -> dict[str, Any]:
+    """The song's sections for the job, when the preset follows them: found once, here."""
+    if not preset.follows_sections:
+        return {}
+    found = find_sections(s.input, s.start, s.duration)
+    return {"sections": found.boundaries, "song_seconds": found.duration}
 
 
 def _where(source: str) -> str:
