@@ -32,8 +32,9 @@ def test_analyze_writes_a_figure(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "random encoder" in proc.stdout and "--download" in proc.stdout
+    assert "sections: 1 (no boundary found" in proc.stdout  # 4 s: too short for a second section
     image = np.asarray(Image.open(out).convert("RGB"))
-    assert image.shape[:2] == (1200, 1400) and image.std() > 20
+    assert image.shape[:2] == (1440, 1400) and image.std() > 20  # six panels: the default preset has routes
 
 
 def test_analyze_does_not_overwrite(tmp_path, capsys):

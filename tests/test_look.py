@@ -18,7 +18,7 @@ from lavlive.control.beats import BeatDetector
 from lavlive.control import ControlPath
 from lavlive.control.look import MAX_LOOKS, Crossfade, Look, fade_to
 from lavlive.modulation import PICTURE, PICTURE_NEUTRAL
-from lavlive.presets import load_preset
+from lavlive.presets import Preset, load_preset
 from lavlive.stage import apply, preset_values
 from lavlive.stage.link import StageLink
 
@@ -55,8 +55,9 @@ def run(path: ControlPath, audio: np.ndarray, changes: dict | None = None, at: f
     return np.concatenate(ws), np.concatenate(cues), before
 
 
-def fresh(G) -> ControlPath:
-    return ControlPath.for_generator(G, load_preset(None))[0]
+def fresh(G, preset: Preset | None = None) -> ControlPath:
+    """A path of the default preset (or `preset`)."""
+    return ControlPath.for_generator(G, preset or load_preset(None))[0]
 
 
 def steps(ws: np.ndarray) -> np.ndarray:
@@ -206,8 +207,8 @@ def test_stage_link_fades_seed_and_preset_switches_and_applies_faders_at_once(ti
 def test_picture_controls_move_at_once_as_a_fader_and_fade_with_a_switch(tiny_generator, music):
     """The picture's controls (StyleGAN3's transform, noise, bending, effects) travel in the cues and in every
     frame: a fader sets one from the next control frame on; a seed (or preset) switch fades it with the ws, over
-    the same smoothstep."""
-    path = fresh(tiny_generator)
+    the same smoothstep. (A preset without routes: the default's move its picture with the music.)"""
+    path = fresh(tiny_generator, Preset())
     _, cues, before = run(path, music, {"transform/x": 0.25, "transform/rotate": 30.0, "effect/hue": 90.0,
                                         "bend/block": 32}, at=1.0)
     picture = cues[:, 3:]
@@ -215,7 +216,7 @@ def test_picture_controls_move_at_once_as_a_fader_and_fade_with_a_switch(tiny_ge
     assert np.all(picture[:before] == NEUTRAL) and np.all(picture[before:, moved] == [0.25, 30.0, 90.0, 32])
     still = np.setdiff1d(np.arange(len(PICTURE)), moved)
     assert np.all(picture[:, still] == NEUTRAL[still])
-    path = fresh(tiny_generator)
+    path = fresh(tiny_generator, Preset())
     _, cues, before = run(path, music, {"seed": 9, "transform/y": -0.5}, at=1.0, crossfade=1.0)
     y, switch = cues[:, 3 + PICTURE.index("transform/y")], cues[:, 2]
     frames = round(path.frame_rate)
@@ -224,7 +225,7 @@ def test_picture_controls_move_at_once_as_a_fader_and_fade_with_a_switch(tiny_ge
     assert np.all(np.diff(ramp) <= 0) and 0 > ramp[frames // 2] > -0.5  # it fades down, as the new look fades in
     np.testing.assert_allclose(y[before:], -0.5 * switch[before:], atol=1e-12)  # with the switch's weight
     plan_frames = list(TrackPlan((music[:, i:i + BLOCK] for i in range(0, music.shape[1], BLOCK)),
-                                 fresh(tiny_generator), fps=30))
+                                 fresh(tiny_generator, Preset()), fps=30))
     assert all(np.array_equal(f.picture, NEUTRAL) for f in plan_frames)
 
 

@@ -409,8 +409,8 @@ def test_a_file_that_cannot_play_alone_is_an_error(xvfb, pulse, media, tmp_path)
 
 
 def test_osc_messages_steer_the_picture_and_bad_values_are_refused(xvfb, pulse, media, caplog):
-    """Real UDP on loopback: y 0 and chroma strength 0 take the music out of the picture (it comes to
-    rest), a value out of range is refused with a log line and changes nothing."""
+    """Real UDP on loopback: y 0, chroma strength 0 and the default preset's routes at amount 0 take the music
+    out of the picture (it comes to rest), a value out of range is refused with a log line and changes nothing."""
     from pythonosc.udp_client import SimpleUDPClient
 
     from lavlive.stage.link import StageLink
@@ -426,6 +426,8 @@ def test_osc_messages_steer_the_picture_and_bad_values_are_refused(xvfb, pulse, 
         client.send_message("/lavlive/y", 99.0)  # out of range: refused
         client.send_message("/lavlive/y", 0.0)
         client.send_message("/lavlive/chroma/strength", 0.0)
+        for route in load_preset(None).routes:  # onsets move the default's picture too
+            client.send_message(f"/lavlive/route/{route.name}/amount", 0.0)
         sent.append(player.show.clock())
 
     try:

@@ -123,9 +123,11 @@ def test_render_and_play_plan_the_same_ws_and_controls_with_routes_and_sections(
     assert follow_song(path, load_preset(preset), track).boundaries == pytest.approx([10.0], abs=BAR)
     rendered = list(TrackPlan(FileSource(track, rate, 1, block_size=rate // 2), path, Fraction(30)))
 
-    Recorder.sample_rate = rate
+    class At24k(Recorder):
+        sample_rate = rate
+
     preparer = Preparer(ModelSettings(model=str(model), device="cpu"), rate, 1, preset=str(preset))
-    audio = Recorder()
+    audio = At24k()
     feeder = Feeder(iter([(Entry(track), 0.0, preparer.submit(Entry(track), 0))]), audio, lambda e, error: None)
     feeder.start()
     feeder.join(120)
