@@ -42,10 +42,6 @@ class Sections:
     novelty: np.ndarray
 
     @property
-    def rate(self) -> float:
-        return 1 / FRAME_SECONDS
-
-    @property
     def duration(self) -> float:
         """Seconds of audio analysed (whole frames)."""
         return len(self.novelty) * FRAME_SECONDS

@@ -130,10 +130,7 @@ class Synthesizer:
         """ws and the picture controls [N, len(PICTURE)] (and for StyleGAN3 the input transforms [N, 3, 3]) on the
         device → contiguous uint8 frames there; `block`: the resolution bent; `active`: which controls this batch
         moves from their neutral values (None: all, as graphs and compiled code draw)."""
-        columns = dict(zip(PICTURE, range(len(PICTURE))))
-        noise = pictures[:, columns[NOISE_TARGETS[0]]:columns[NOISE_TARGETS[-1]] + 1]
-        bends = pictures[:, columns[BEND_TARGETS[0]]:columns[BEND_TARGETS[-1]] + 1]
-        effects = pictures[:, columns[EFFECT_TARGETS[0]]:columns[EFFECT_TARGETS[-1]] + 1]
+        noise, bends, effects = pictures[:, NOISE], pictures[:, BENDS], pictures[:, EFFECTS_COLUMNS]
         extra = {"transform": transform[0]} if transform else {}
         if active is None or active.noise:
             extra["noise_gain"] = noise
@@ -208,6 +205,16 @@ assert EFFECTS == tuple(name.removeprefix("effect/") for name in EFFECT_TARGETS)
 NEUTRAL = np.array([PICTURE_NEUTRAL[name] for name in PICTURE])
 
 
+def _columns(names: tuple[str, ...]) -> slice:
+    """The columns of PICTURE that `names` are (they stand together, in order)."""
+    first = PICTURE.index(names[0])
+    assert PICTURE[first:first + len(names)] == names
+    return slice(first, first + len(names))
+
+
+NOISE, BENDS, EFFECTS_COLUMNS = _columns(NOISE_TARGETS), _columns(BEND_TARGETS), _columns(EFFECT_TARGETS)
+
+
 @dataclass(frozen=True)
 class Active:
     """Which picture controls a batch moves from neutral, so eager drawing skips the rest (exactly as before)."""
@@ -219,5 +226,4 @@ class Active:
     @classmethod
     def of(cls, pictures: np.ndarray) -> Active:
         moved = (pictures != NEUTRAL).any(axis=0)
-        pick = lambda names: [bool(moved[PICTURE.index(n)]) for n in names]  # noqa: E731
-        return cls(any(pick(NOISE_TARGETS)), any(pick(BEND_TARGETS)), tuple(pick(EFFECT_TARGETS)))
+        return cls(bool(moved[NOISE].any()), bool(moved[BENDS].any()), tuple(bool(m) for m in moved[EFFECTS_COLUMNS]))
