@@ -4,13 +4,15 @@ Every file lavlive writes (a video, a partial video, a segment and its snapshot,
 or network file, an analysis plot, a sidecar) is made under a hidden temporary name beside its
 target, `.NAME.WORD-PID.EXT`, and moved into place in one rename once it is complete: a reader sees
 the old file or the new one, never a part of one. `AtomicFile` is that rename; this module is the
-only place lavlive moves a file into place.
+only place lavlive moves a file into place. Files a long show rewrites every few seconds go through
+`FileKeeper`, a background writer, so the disk never holds up a frame.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,3 +95,64 @@ def write_bytes(path: Path, data: bytes) -> None:
     """`data` as the file `path`, complete or not at all (work folders, where a re-run trusts what it finds)."""
     with AtomicFile(path) as tmp:
         tmp.write_bytes(data)
+
+
+def replace_text(path: Path, text: str, durable: bool = False) -> None:
+    """`text` as the file `path`: a reader (or a restart after a crash) finds the old text or the new, never a
+    part. `durable` also waits until it is on the disk, so a power cut right after keeps it."""
+    with AtomicFile(path, "writing") as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+
+
+class FileKeeper:
+    """Small files a long show rewrites every few seconds (its state, its health), written by one background
+    thread so a slow or full disk never holds up a frame. Only the newest text of each file is written; a
+    failure is said once per file (and again once it works again), and the show goes on."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self._latest: dict[Path, tuple[str, bool]] = {}
+        self._failing: set[Path] = set()
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="lavlive-files", daemon=True)
+        self._thread.start()
+
+    def put(self, path: Path, text: str, durable: bool = False) -> None:
+        """Have `path` hold `text` soon (replacing a text not yet written)."""
+        with self._wake:
+            self._latest[path] = (text, durable)
+            self._wake.notify()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is waiting (for up to `timeout` seconds), then stop."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._latest and not self._closed:
+                    self._wake.wait()
+                if not self._latest:
+                    return
+                path, (text, durable) = self._latest.popitem()
+            self._write(path, text, durable)
+
+    def _write(self, path: Path, text: str, durable: bool) -> None:
+        try:
+            replace_text(path, text, durable)
+        except OSError as e:
+            if path not in self._failing:
+                self._failing.add(path)
+                self.say(f"{path}: cannot write ({e.strerror or e}); trying again")
+            return
+        if path in self._failing:
+            self._failing.discard(path)
+            self.say(f"{path}: written again")

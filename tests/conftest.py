@@ -23,8 +23,10 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """Keep W-statistics caches out of the user's home, and shared by the subprocesses tests start."""
+    """Keep W-statistics caches, and a kiosk's state file and log, out of the user's home; shared by the
+    subprocesses tests start."""
     os.environ["LAVLIVE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
 
 
 @pytest.fixture(scope="session")

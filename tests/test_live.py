@@ -5,6 +5,7 @@ marks the first frame that shows each click (a new beat), which gives click-to-p
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -29,10 +30,11 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
                                              channel_max=64, mapping_layers=2)).eval(), tmp_path / "tiny.pt")
     clicks = 0.5 * np.arange(1, 16)  # a click every 0.5 s for 8 s
     write_wav(tmp_path / "clicks.wav", click_track(8.0, clicks, 44100), 44100)
-    log_path = tmp_path / "frames.csv"
-    live = start_live(tmp_path / "tiny.pt", log_path)
+    log_path, health_path = tmp_path / "frames.csv", tmp_path / "health.json"
+    live = start_live(tmp_path / "tiny.pt", log_path, "--health-file", str(health_path))
     try:
         subprocess.run(["paplay", str(tmp_path / "clicks.wav")], timeout=60, check=True)
+        health = json.loads(health_path.read_text())  # the latest line, while it runs
     finally:
         start = time.monotonic()
         live.send_signal(signal.SIGTERM)
@@ -56,6 +58,8 @@ def test_loopback_latency_is_measured_per_stage(xvfb, pulse, tmp_path):
     assert stages["control path"] >= 60
     assert np.percentile(latency, 95) < 1000
     assert np.all(np.diff(playing["index"]) > 0)
+    assert health["state"] == "playing" and time.time() - health["last_frame"] < 3, health
+    assert health["frames_shown"] > 40 and 0 < health["av_offset_ms_p95"] < 1000 and health["errors"] == 0, health
 
     # Each click, seen: the first frame with a new beat; from the click's capture to that frame on screen.
     first = (np.diff(data["beats"], prepend=0) > 0) & ~np.isnan(data["beat_captured"])

@@ -52,6 +52,14 @@ def check_frame_log(path: Path | None) -> None:
             raise LavliveError(f"--frame-log {e}") from None
 
 
+def check_output_file(option: str, path: Path | None) -> None:
+    """A file the show rewrites as it goes (state, health): a file name in a folder that exists."""
+    if path is not None and path.is_dir():
+        raise LavliveError(f"{option} {path} is a folder; give a file name")
+    if path is not None and not path.parent.is_dir():
+        raise LavliveError(f"{option} {path}: folder {path.parent} does not exist")
+
+
 def exit_now(args: argparse.Namespace, code: int) -> int:
     """A show that ran from the command line ends its process at once: everything is closed (threads joined,
     the sound card and the window), and unloading torch and its libraries would take another second or two,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from fractions import Fraction
+from pathlib import Path
 
 from ..control import parse_fps
 from ..devices import DEVICE_CHOICES
@@ -104,6 +105,13 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
                         "over --osc-send (pip install 'lavlive[link]')")
     p.add_argument("--link-quantum", type=int, default=4, metavar="BEATS",
                    help="beats per bar on the Link timeline, for --switch-on link-bar (default: 4)")
+
+
+def add_health_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--health-file", type=nonempty("--health-file", FILE, Path), default=None, metavar="JSON",
+                   help="write a health line every second for a watchdog: last frame time, fps, skipped and dropped "
+                        "frames, A/V offset (live: input to screen), errors, memory, threads, open files; under "
+                        "systemd the watchdog is fed too (docs/installations.md)")
 
 
 def stage_settings(args: argparse.Namespace) -> StageSettings:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ..errors import LavliveError
 from ..playback import PLAY_KEYS, PlaySettings, play
-from .arguments import DEVICE_HINT, FILE, check_frame_log, exit_now, nonempty
-from .options import (add_control_options, add_stage_options, add_window_options, device_name, display_settings,
-                      model_settings, stage_settings)
+from .arguments import DEVICE_HINT, FILE, check_frame_log, check_output_file, exit_now, nonempty
+from .options import (add_control_options, add_health_option, add_stage_options, add_window_options, device_name,
+                      display_settings, model_settings, stage_settings)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log", type=nonempty("--log", FILE, Path), default=None,
                    help="append one line per track and per fault to this file (kiosk default: "
                         "~/.local/state/lavlive/kiosk.log)")
+    p.add_argument("--resume", action="store_true",
+                   help="start where the show was when it stopped (a crash, a reboot): the track and place in it, on "
+                        "the next bar line, with the look set on stage, from the state file")
+    p.add_argument("--state-file", type=nonempty("--state-file", FILE, Path), default=None, metavar="JSON",
+                   help="where the show keeps its state every few seconds, for --resume (default with --kiosk or "
+                        "--resume: ~/.local/state/lavlive/show.json)")
     p.add_argument("--seed", type=int, default=None, help="projection seed (overrides the presets' modulation.seed)")
     p.add_argument("--display-latency", type=float, default=0.0, metavar="MS",
                    help="how long the screen or projector takes to show a frame; pictures are sent this much "
@@ -43,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frame-log", type=nonempty("--frame-log", FILE, Path), default=None, metavar="CSV",
                    help="write one line per shown frame: index, presentation time, audio clock at the swap, offset, "
                         "track, time.monotonic() at the swap, a seed or preset switch's weight (0 → 1 as it fades in)")
+    add_health_option(p)
     add_stage_options(p)
     p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -58,6 +65,8 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.display < 0:
         raise LavliveError(f"--display {args.display}: use 0 or more")
     check_frame_log(args.frame_log)
+    check_output_file("--state-file", args.state_file)
+    check_output_file("--health-file", args.health_file)
 
 
 def settings(args: argparse.Namespace) -> PlaySettings:
@@ -66,7 +75,7 @@ def settings(args: argparse.Namespace) -> PlaySettings:
         display=display_settings(args, kiosk=args.kiosk), stage=stage_settings(args), fps=args.fps,
         audio_device=device_name(args.audio_device), shuffle=args.shuffle, loop=args.loop, crossfade=args.crossfade,
         kiosk=args.kiosk, log=args.log, display_latency=args.display_latency / 1000, stats=args.stats,
-        frame_log=args.frame_log)
+        frame_log=args.frame_log, resume=args.resume, state_file=args.state_file, health_file=args.health_file)
 
 
 def run(args: argparse.Namespace) -> int:

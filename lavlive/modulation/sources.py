@@ -22,6 +22,7 @@ the clock until the new beat's time catches up. Bars are 4 beats, the first beat
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +117,15 @@ class SourceTracker:
     def set_sections(self, boundaries: Sequence[float], duration: float) -> None:
         """A song's section boundaries (s) and its length: the 'section' source is the way through each section."""
         self.sections = np.array([0.0, *boundaries, max(duration, *boundaries, 1e-9)], np.float64)
+
+    def bar_grid(self) -> tuple[float, float] | None:
+        """A bar line of the beat clock (seconds of audio) and a bar's length, once a beat was found (None before):
+        where a resumed show starts again (playback/resume.py). Read from any thread; a read torn by the
+        analysis thread is off by a bar at most."""
+        last, at, beat = self._last_beat, self._at_last_beat, self.beat_seconds
+        if last is None or at < 0:
+            return None
+        return last + (BEATS_PER_BAR * math.ceil(at / BEATS_PER_BAR) - at) * beat, BEATS_PER_BAR * beat
 
     def _tempo(self) -> None:
         self.beat_seconds = float(np.median(self._intervals)) if self._intervals else DEFAULT_BEAT_SECONDS

@@ -80,11 +80,57 @@ class Slot:
     end: int | None = None  # known once the track is decoded to its end
 
 
+class Slots:
+    """A show's slots by number, 0, 1, … for as long as it runs, keeping only the latest: a kiosk's show goes on
+    for months. The feeder appends; the plan forgets the ones the picture has left `KEEP_SLOTS` tracks behind
+    (the sound is never that far behind the picture). Thread-safe."""
+
+    def __init__(self) -> None:
+        self.first = 0  # the number of the oldest slot kept
+        self._kept: list[Slot] = []
+        self._lock = threading.Lock()
+
+    def append(self, slot: Slot) -> None:
+        with self._lock:
+            self._kept.append(slot)
+
+    def __len__(self) -> int:
+        """Slots so far, forgotten ones included: the number the next one gets."""
+        with self._lock:
+            return self.first + len(self._kept)
+
+    def __getitem__(self, k: int) -> Slot:
+        with self._lock:
+            if k < 0:
+                k += self.first + len(self._kept)
+            if not self.first <= k < self.first + len(self._kept):
+                raise IndexError(f"slot {k} is not kept (slots {self.first} to {self.first + len(self._kept) - 1})")
+            return self._kept[k - self.first]
+
+    def __iter__(self) -> Iterator[Slot]:
+        with self._lock:
+            return iter(list(self._kept))
+
+    def newest_first(self) -> list[tuple[int, Slot]]:
+        with self._lock:
+            return [(self.first + i, slot) for i, slot in reversed(list(enumerate(self._kept)))]
+
+    def forget_before(self, k: int) -> None:
+        with self._lock:
+            drop = min(k - self.first, len(self._kept) - 1)  # the newest is always kept
+            if drop > 0:
+                del self._kept[:drop]
+                self.first += drop
+
+
+KEEP_SLOTS = 8  # slots kept behind the one on screen
+
+
 class Timeline(Protocol):
     """Where each track sounds, published while the audio is written (the player's feeder)."""
 
     rate: int  # output samples per second
-    slots: list[Slot]  # only grows
+    slots: Slots  # numbered from 0 for the whole show; only the latest are kept
     safe_until: float  # samples: every track that starts before this is in `slots`
     finished: bool  # every track is written; the last slot's end is the end of the show
     error: BaseException | None
@@ -173,6 +219,7 @@ class SetlistPlan:
                 self._visuals.pop(current, None)
                 slots[current].track.release()
                 current += 1
+                slots.forget_before(current - KEEP_SLOTS)
                 # The count carries on from the last frame: the new track's beats so far were in the fade.
                 self._beats_before = self._beats - int(self._local(current, t)[2][1])
             if self.stage is not None:

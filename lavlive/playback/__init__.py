@@ -6,9 +6,12 @@
     live_player  the live loop: the newest frame at once, model switches loaded in the background
     presenter    what both do with a finished frame: the display, NDI, the keys they share, the stats
     playlist     inputs (files, folders, M3U, TOML) → entries
+    order        the play order pass after pass, the playlist read again at each loop
     preparer     tracks made ready in the background (model, control path, first block)
     feeder       the tracks' audio decoded and crossfaded into the sound card: the timeline the picture follows
     logs         where a show's log lines go (a kiosk keeps a file)
+    resume       the state a show keeps every few seconds, and where --resume starts it again
+    health       a health line every second for watchdogs, and systemd's notify protocol
 """
 
 from .live_player import LivePlayer

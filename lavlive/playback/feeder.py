@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..output.audio import AudioOutput
-from ..pipeline.setlist import Slot, Track
+from ..pipeline.setlist import Slot, Slots, Track
 from .playlist import Entry
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Feeder:
         self.upcoming, self.audio, self.on_skip = upcoming, audio, on_skip
         self.backoff_after = backoff_after  # failures in a row before waiting between tries (0: never)
         self.rate = audio.sample_rate
-        self.slots: list[Slot] = []
+        self.slots = Slots()
         self.safe_until: float = 0  # samples
         self.finished = False  # every track is written; the last slot's end is the end of the show
         self.error: BaseException | None = None

@@ -21,6 +21,7 @@ plan (pipeline/live.py), which dissolves to it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 
 from ..audio.sources import DeviceSource
+from ..files import FileKeeper
 from ..output.display import Display
 from ..output.display.ndi import NdiOutput
 from ..pipeline.engine import Engine
@@ -40,6 +42,7 @@ from ..pipeline.model import load_model
 from ..pipeline.setlist import MIN_VISUAL_CROSSFADE
 from ..pipeline.synthesizer import SynthesisOptions
 from ..stage import StageLink
+from .health import Health, HealthReporter, process_usage
 from .presenter import Presenter, open_frame_log
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ class LivePlayer:
 
     def __init__(self, plan: LivePlan, source: DeviceSource, display: Display, stage: StageLink,
                  synthesis_threads: int = 1, frame_log: Path | None = None, stats: bool = False,
-                 ndi: NdiOutput | None = None) -> None:
+                 ndi: NdiOutput | None = None, health_file: Path | None = None) -> None:
         self.plan, self.source, self.stage = plan, source, stage
         self.engine = Engine(plan, None, ahead_frames=8, synthesis_threads=synthesis_threads, newest=True)
         self.presenter = Presenter(display, stage, ndi, stats)
@@ -61,6 +64,8 @@ class LivePlayer:
         self.latencies: deque[float] = deque(maxlen=512)
         self._latency = 0.0  # their median, updated with the stats (read by the analysis thread)
         self._log: TextIO | None = None
+        self.health_file = health_file
+        self._last_frame: float | None = None  # Unix time the last frame reached the screen
 
     @property
     def shown(self) -> int:
@@ -74,9 +79,14 @@ class LivePlayer:
         if self.frame_log is not None:
             self._log = open_frame_log(self.frame_log)
             self._log.write("index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve\n")
+        files = FileKeeper(log.warning) if self.health_file is not None else None
+        self._health = HealthReporter(self.health_file, files)
         try:
             return self._loop()
         finally:
+            self._health.close()
+            if files is not None:
+                files.close()
             self.engine.close(0.3)
             if self._log is not None:
                 self._log.close()
@@ -99,9 +109,23 @@ class LivePlayer:
                 return 0
             if self.presenter.report(self.stats_line) and self.latencies:
                 self._latency = float(np.median(self.latencies))
+            if self._health.due():
+                self._health.report(self.health())
             if frame is None:
                 time.sleep(0.004)
         return 128 + self.stopped_by
+
+    def health(self) -> Health:
+        """The health line (playback/health.py); the offsets are from the input's capture to the screen."""
+        lat = np.array(self.latencies) * 1000 if self.latencies else None
+        s, tally = self.engine.stats, self._health.tally
+        return Health(time=time.time(), state="starting" if self._last_frame is None else "playing",
+                      last_frame=self._last_frame, fps=round(self.presenter.fps, 2), frames_shown=self.shown,
+                      frames_skipped=s.frames_skipped, frames_dropped=s.frames_dropped,
+                      av_offset_ms_mean=None if lat is None else round(float(np.mean(lat)), 2),
+                      av_offset_ms_p95=None if lat is None else round(float(np.percentile(lat, 95)), 2),
+                      track=None, track_seconds=None, tracks_played=0, tracks_skipped=0, warnings=tally.warnings,
+                      errors=tally.errors, last_problem=tally.last, pid=os.getpid(), **process_usage())
 
     def switch_model(self, checkpoint: str | None) -> None:
         """Load `checkpoint` (None: the embedded network) in the background, then dissolve to it; a
@@ -137,6 +161,7 @@ class LivePlayer:
 
     def _shown(self, frame: Frame, shown: float) -> None:
         self.presenter.count(frame, shown)
+        self._last_frame = time.time()
         captured = self.source.captured_at(round(frame.time * self.source.sample_rate))
         if captured is None:
             return

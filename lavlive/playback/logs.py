@@ -12,6 +12,31 @@ from pathlib import Path
 from ..errors import LavliveError
 
 
+class LogFile(logging.Handler):
+    """A show's log file, opened for each line: rotated (logrotate), removed or on a full disk, it costs only the
+    lines it cannot take (said once on stderr, and again once lines get through), never the show."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError as e:
+            if not self.failing:
+                self.failing = True
+                print(f"lavlive: {self.path}: cannot write the log ({e.strerror or e}); until it can, lines go to "
+                      "stderr only", file=sys.stderr)
+            return
+        if self.failing:
+            self.failing = False
+            print(f"lavlive: {self.path}: the log is written again", file=sys.stderr)
+
+
 @contextmanager
 def logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
     """Log lines go to stderr, and to a file when asked (kiosk: always), while the player runs."""
@@ -24,9 +49,11 @@ def logging_to(path: Path | None, kiosk: bool) -> Iterator[Path | None]:
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handlers.append(logging.FileHandler(path, encoding="utf-8"))
+            with open(path, "a", encoding="utf-8"):
+                pass
         except OSError as e:
             raise LavliveError(f"--log {path}: cannot write ({e.strerror or e})") from None
+        handlers.append(LogFile(path))
         handlers[-1].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("lavlive")
     saved = logger.level, logger.propagate

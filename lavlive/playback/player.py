@@ -12,8 +12,10 @@ from another track while the window keeps the last picture.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from typing import TextIO
 import numpy as np
 
 from ..errors import LavliveError
+from ..files import FileKeeper
 from ..output.audio import AudioOutput
 from ..output.display import Display
 from ..output.display.ndi import NdiOutput
@@ -34,9 +37,12 @@ from ..pipeline.setlist import SetlistPlan, Slot
 from ..presets import Preset
 from ..stage import StageLink
 from .feeder import Feeder, Upcoming
+from .health import Health, HealthReporter, process_usage
+from .order import PlayOrder
 from .playlist import Entry, Playlist
 from .preparer import Preparer
 from .presenter import Presenter, open_frame_log
+from .resume import SAVE_EVERY, ShowState, inputs_key
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,10 @@ class PlayOptions:
     synthesis_threads: int = 1
     stage: StageLink = field(default_factory=lambda: StageLink(Preset()))  # keys, OSC and MIDI steer the look
     ndi: NdiOutput | None = None  # every shown frame also goes out over NDI
+    inputs: tuple[str, ...] = ()  # the command's inputs, named in the state file
+    state_file: Path | None = None  # where to keep the show's state (playback/resume.py) every few seconds
+    health_file: Path | None = None  # where to write a health line every second (playback/health.py)
+    start: tuple[int, float] = (0, 0.0)  # (position in the play order, seconds into its file) to start at
 
 
 class Show:
@@ -94,10 +104,9 @@ class Show:
     def sounding(self) -> tuple[int, Slot] | None:
         """The slot heard now (the later one in a crossfade)."""
         t = self.clock() * self.rate
-        slots = self.feeder.slots  # only grows (a kiosk's for months): look from the newest back
-        for k in range(len(slots) - 1, -1, -1):
-            if slots[k].start <= t:
-                return k, slots[k]
+        for k, slot in self.feeder.slots.newest_first():  # the latest few: the ones heard are among them
+            if slot.start <= t:
+                return k, slot
         return None
 
     @property
@@ -121,9 +130,10 @@ class Show:
 class Player:
     """Plays a playlist in a window with sound until it ends or the user quits."""
 
-    def __init__(self, playlist: Playlist, window: Display, audio: AudioOutput, preparer: Preparer,
+    def __init__(self, playlist: Playlist | PlayOrder, window: Display, audio: AudioOutput, preparer: Preparer,
                  options: PlayOptions) -> None:
-        self.playlist, self.window, self.audio, self.preparer = playlist, window, audio, preparer
+        self.order = playlist if isinstance(playlist, PlayOrder) else PlayOrder(playlist)
+        self.window, self.audio, self.preparer = window, audio, preparer
         self.options = options
         self.presenter = Presenter(window, options.stage, options.ndi, options.stats)
         self.show: Show | None = None
@@ -135,19 +145,33 @@ class Player:
         self._announced = -1
         self._offsets: deque[float] = deque(maxlen=256)
         self._frame_log: TextIO | None = None
+        self._resume: tuple[int, float] | None = options.start if options.start[1] > 0 else None
+        self._earlier = (0, 0)  # frames skipped and dropped by the shows before this one
+        self._last_frame: float | None = None  # Unix time the last frame reached the screen
+        self._next_save = 0.0  # monotonic
+        keep = options.state_file is not None or options.health_file is not None
+        self._files = FileKeeper(log.warning) if keep else None
+        self._health: HealthReporter | None = None  # while running
 
     # -- the play order ----------------------------------------------------------------------
 
+    @property
+    def playlist(self) -> Playlist:
+        """The playlist as last read (a looping show reads it again each pass)."""
+        return self.order.playlist
+
     def entry_at(self, position: int) -> Entry | None:
-        n = len(self.playlist.entries)
-        if position < 0 or (position >= n and not self.playlist.loop):
-            return None
-        return self.playlist.order(position // n)[position % n]
+        place = self.order.at(position)
+        return None if place is None else place.entry
 
     def upcoming(self, position: int) -> Iterator:
-        """(entry, crossfade, preparation) from `position` on; preparation starts when the feeder asks."""
+        """(entry, crossfade, preparation) from `position` on; preparation starts when the feeder asks. A resumed
+        show's first track starts where the state file says."""
         while (entry := self.entry_at(position)) is not None:
-            yield entry, self.playlist.crossfade_before(entry), self.preparer.submit(entry, position)
+            if self._resume is not None and self._resume[0] == position:
+                entry = dataclasses.replace(entry, start=self._resume[1])
+                self._resume = None
+            yield entry, self.order.crossfade_before(entry), self.preparer.submit(entry, position)
             position += 1
 
     def on_skip(self, entry: Entry, error: BaseException) -> None:
@@ -167,28 +191,35 @@ class Player:
         if self.options.frame_log is not None:
             self._frame_log = open_frame_log(self.options.frame_log)
             self._frame_log.write("index,time,clock,offset,track,shown,switch\n")
+        self._health = HealthReporter(self.options.health_file, self._files)
         try:
             return self._loop()
         finally:
+            self._health.close()
             if self.show is not None:
+                self._keep_state(self.show, force=True)
                 self.show.close()
             if self._frame_log is not None:
-                self._frame_log.close()
+                self._close_frame_log()
+            if self._files is not None:
+                self._files.close()
 
     def _start(self, position: int) -> None:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
         if self.show is not None:
+            stats = self.show.engine.stats
+            self._earlier = (self._earlier[0] + stats.frames_skipped, self._earlier[1] + stats.frames_dropped)
             self.audio.pause(True)
             if not self.show.close():
                 log.info("the previous track's threads are still finishing a frame")
         base = self.audio.flush()
         self._announced = -1
-        backoff = len(self.playlist.entries) if self.playlist.loop else 0
+        backoff = len(self.playlist.entries) if self.playlist.loop else 0  # every track failed: wait between tries
         self.show = Show(position, self.upcoming(position), self.audio, self.options, base, self.on_skip, backoff)
         self.options.stage.clock = self.show.clock  # what is heard is what is seen: Link lines land on both
 
     def _loop(self) -> int:
-        self._start(0)
+        self._start(self.options.start[0])
         while self.stopped_by is None:
             show = self.show
             for action in self.presenter.events():
@@ -215,12 +246,15 @@ class Player:
                 self._shown(frame, show)
             self._announce(show)
             if show.engine.ended and show.feeder.finished:
-                if not show.feeder.slots:
+                if not len(show.feeder.slots):
                     raise LavliveError(self._nothing_played())
                 if show.end is None or show.clock() >= show.end or self.audio.silent:
                     return 0
             if show.running:
                 self.presenter.report(lambda: self.stats_line(show))
+                self._keep_state(show)
+            if self._health.due():
+                self._health.report(self.health(show))
             self._sleep(show)
         return 128 + self.stopped_by
 
@@ -276,11 +310,25 @@ class Player:
         heard = show.clock()
         offset = heard + show.latency - frame.time  # > 0: the picture came late (after the swap: on screen)
         self.presenter.count(frame, time.monotonic())
+        self._last_frame = time.time()
         self._offsets.append(offset)
         if self._frame_log is not None:
             now = show.sounding()
-            self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
-                                  f"{now[1].track.position if now else -1},{time.monotonic():.6f},{frame.switch:.6f}\n")
+            try:
+                self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
+                                      f"{now[1].track.position if now else -1},{time.monotonic():.6f},"
+                                      f"{frame.switch:.6f}\n")
+            except OSError as e:  # a full disk stops the log, not the show
+                log.error("--frame-log %s: cannot write (%s); no more frame lines", self.options.frame_log,
+                          e.strerror or e)
+                self._close_frame_log()
+
+    def _close_frame_log(self) -> None:
+        log_file, self._frame_log = self._frame_log, None
+        try:
+            log_file.close()
+        except OSError:
+            pass
 
     def _announce(self, show: Show) -> None:
         now = show.sounding()
@@ -289,8 +337,55 @@ class Player:
         self._announced = now[0]
         self.played += 1
         track = now[1].track
-        n = len(self.playlist.entries)
-        log.info("track %d/%d: %s", track.position % n + 1, n, track.describe())
+        place = self.order.at(track.position)
+        n = place.size if place is not None else len(self.playlist.entries)
+        log.info("track %d/%d: %s", (place.index if place is not None else track.position % n) + 1, n,
+                 track.describe())
+
+    # -- for whoever looks after the show ----------------------------------------------------
+
+    def state(self, show: Show) -> ShowState | None:
+        """What a show started again with --resume needs to go on from what is heard now; None before a track sounds."""
+        now = show.sounding()
+        place = None if now is None else self.order.at(now[1].track.position)
+        if place is None:
+            return None
+        slot = now[1]
+        entry, path = slot.track.entry, slot.track.path
+        grid = None if path is None else path.sources.bar_grid()
+        preset, values = self.options.stage.look()
+        into = max(0.0, show.clock() - slot.start / show.rate)
+        return ShowState(inputs=inputs_key(self.options.inputs), pass_index=place.pass_index, index=place.index,
+                         path=str(entry.path.resolve()), seconds=entry.start + into,
+                         bar=None if grid is None else (entry.start + grid[0], grid[1]),
+                         shuffle_seed=self.playlist.shuffle_seed, preset=None if preset is None else preset.to_dict(),
+                         values=values)
+
+    def _keep_state(self, show: Show, force: bool = False) -> None:
+        """Every SAVE_EVERY seconds (and as the player ends), the show's state to --state-file."""
+        if self.options.state_file is None or self._files is None or (time.monotonic() < self._next_save and not force):
+            return
+        self._next_save = time.monotonic() + SAVE_EVERY
+        state = self.state(show)
+        if state is not None:
+            self._files.put(self.options.state_file, state.to_json(), durable=True)
+
+    def health(self, show: Show) -> Health:
+        stats = show.engine.stats
+        offsets = np.abs(np.array(self._offsets)) * 1000 if self._offsets else None
+        now = show.sounding()
+        state = "starting" if not show.running else "paused" if self.paused else "playing"
+        return Health(time=time.time(), state=state, last_frame=self._last_frame, fps=round(self.presenter.fps, 2),
+                      frames_shown=self.shown, frames_skipped=self._earlier[0] + stats.frames_skipped,
+                      frames_dropped=self._earlier[1] + stats.frames_dropped,
+                      av_offset_ms_mean=None if offsets is None else round(float(np.mean(offsets)), 2),
+                      av_offset_ms_p95=None if offsets is None else round(float(np.percentile(offsets, 95)), 2),
+                      track=None if now is None else now[1].track.entry.name,
+                      track_seconds=None if now is None else
+                      round(now[1].track.entry.start + show.clock() - now[1].start / show.rate, 2),
+                      tracks_played=self.played, tracks_skipped=self.skipped, warnings=self._health.tally.warnings,
+                      errors=self._health.tally.errors, last_problem=self._health.tally.last, pid=os.getpid(),
+                      **process_usage())
 
     def _nothing_played(self) -> str:
         return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"

@@ -92,21 +92,21 @@ class Playlist:
     crossfade: float = 0.0  # default overlap between consecutive tracks, seconds (0: gapless)
     loop: bool = False
     shuffle: bool = False
-    _seed: int = field(init=False, repr=False, compare=False,
-                       default_factory=lambda: random.SystemRandom().randrange(2**63))
+    shuffle_seed: int = field(repr=False, compare=False,  # the shuffles' seed: drawn once, kept by a resume
+                              default_factory=lambda: random.SystemRandom().randrange(2**63))
 
     def order(self, pass_index: int, seed: int | None = None) -> list[Entry]:
         """The entries in play order for pass `pass_index` (0, 1, … when looping).
 
         As listed, or when shuffling a different permutation per pass, reproducible from seed and
-        pass_index (seed None: a seed drawn once per Playlist). A pass never starts with the track that
+        pass_index (seed None: `shuffle_seed`, drawn once per Playlist). A pass never starts with the track that
         ended the previous one (when there are two or more).
         """
         if pass_index < 0:
             raise ValueError(f"pass_index must be >= 0, got {pass_index}")
         if not self.shuffle or len(self.entries) < 2:
             return list(self.entries)
-        seed = self._seed if seed is None else seed
+        seed = self.shuffle_seed if seed is None else seed
         n = len(self.entries)
         if n == 2:  # only one order avoids a repeat at every boundary: keep pass 0's
             pass_index = 0

@@ -4,7 +4,7 @@ show needs (the sound card, the display and NDI, the stage inputs, the models) a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,11 @@ from ..presets import Preset, load_preset
 from ..stage import StageLink
 from .live_player import LivePlayer
 from .logs import logging_to
+from .order import PlayOrder
 from .player import Player, PlayOptions
 from .playlist import Playlist, load_playlist
 from .preparer import Preparer
+from .resume import default_state_file, read_state, resume_place
 from .settings import LiveSettings, PlaySettings
 
 PLAY_KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
@@ -36,22 +38,54 @@ MAX_BACKLOG = 0.25  # seconds of live input the analysis may fall behind before 
 def play(settings: PlaySettings) -> int:
     """Play until the playlist ends, the user quits or a signal comes; the exit code (128 + signal if one)."""
     s = settings
-    playlist = load_playlist(s.inputs, crossfade=s.crossfade, loop=True if (s.loop or s.kiosk) else None,
+
+    def read_playlist() -> Playlist:
+        return load_playlist(s.inputs, crossfade=s.crossfade, loop=True if (s.loop or s.kiosk) else None,
                              shuffle=True if s.shuffle else None, missing="skip" if s.kiosk else "error")
+
+    playlist = read_playlist()
     preset = load_preset(s.preset)  # a bad --preset fails now, in one line, not on stage
     check_options(s.models.precision, s.models.execution, resolve_device(s.models.device))
+    state_file = s.state_file or (default_state_file() if s.kiosk or s.resume else None)
     with logging_to(s.log, s.kiosk) as log_path:
+        if log_path:
+            logging.getLogger("lavlive.play").info("logging to %s", log_path)
         stage = s.stage.open(preset)
         try:
-            return _play(s, playlist, log_path, stage)
+            order, start = _play_order(s, playlist, read_playlist if playlist.loop else None, state_file, stage)
+            return _play(s, order, start, state_file, stage)
         finally:
             stage.close()
 
 
-def _play(s: PlaySettings, playlist: Playlist, log_path: Path | None, stage: StageLink) -> int:
+def _play_order(s: PlaySettings, playlist: Playlist, reload: Callable[[], Playlist] | None, state_file: Path | None,
+                stage: StageLink) -> tuple[PlayOrder, tuple[int, float]]:
+    """The play order (read again each pass when looping), and where to start: from the top, or with --resume
+    where the state file says, with the look it had on stage."""
+    state = read_state(state_file, s.inputs) if s.resume and state_file is not None else None
+    if state is None:
+        return PlayOrder(playlist, reload), (0, 0.0)
+    playlist.shuffle_seed = state.shuffle_seed
+    order = PlayOrder(playlist, reload, first_pass=state.pass_index)
+    start = resume_place(state, order)
+    stage.restore(state.stage_preset(), state.values)
+    entry = order.at(start[0])
+    logging.getLogger("lavlive.play").info(
+        "resuming at track %d/%d, %s, at %s (it was at %s when the state was saved)", start[0] + 1, entry.size,
+        entry.entry.name, clock_text(start[1]), clock_text(state.seconds))
+    return order, start
+
+
+def clock_text(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def _play(s: PlaySettings, order: PlayOrder, start: tuple[int, float], state_file: Path | None,
+          stage: StageLink) -> int:
     log = logging.getLogger("lavlive.play")
-    if log_path:
-        log.info("logging to %s", log_path)
+    playlist = order.playlist
+    if state_file is not None:
+        log.info("keeping the show's state in %s%s", state_file, "" if s.resume else " (--resume goes on from it)")
     log.info("%d track%s%s; %s", len(playlist.entries), "" if len(playlist.entries) == 1 else "s",
              ", looping" if playlist.loop else "", PLAY_KEYS)
     with serial_here() as cores:
@@ -62,8 +96,9 @@ def _play(s: PlaySettings, playlist: Playlist, log_path: Path | None, stage: Sta
             display = open_display(s.display)
             preparer = Preparer(s.models, audio.sample_rate, audio.channels, s.preset, s.seed)
             options = PlayOptions(fps=s.fps, display_latency=s.display_latency, stats=s.stats,
-                                  frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi)
-            player = Player(playlist, display, audio, preparer, options)
+                                  frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi,
+                                  inputs=s.inputs, state_file=state_file, health_file=s.health_file, start=start)
+            player = Player(order, display, audio, preparer, options)
             with signals_call(player.stop):
                 code = player.run()
         finally:
@@ -129,7 +164,7 @@ def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int) -> tupl
         log.info("synthesis: %s on %s", model.synthesizer.describe(), model.device)
         # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
         player = LivePlayer(plan, source, display, stage, synthesis_threads=max(1, cores - 1),
-                            frame_log=s.frame_log, stats=s.stats, ndi=ndi)
+                            frame_log=s.frame_log, stats=s.stats, ndi=ndi, health_file=s.health_file)
         try:
             with signals_call(player.stop):
                 return player, player.run()

@@ -15,7 +15,7 @@ from ..stage import StageSettings
 class ShowSettings:
     """What every show has: its preset (name or .toml; for play, tracks that name none) and projection seed
     (None: the preset's), the networks, the display, the stage inputs, the frame rate, the stats line from
-    the start, and a CSV line per shown frame."""
+    the start, a CSV line per shown frame, and a health line every second for a watchdog."""
 
     preset: str | None = None
     seed: int | None = None
@@ -25,12 +25,13 @@ class ShowSettings:
     fps: Fraction = Fraction(30)
     stats: bool = False
     frame_log: Path | None = None
+    health_file: Path | None = None  # a health line every second (playback/health.py)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlaySettings(ShowSettings):
     """`lavlive play`: files, folders and playlists with their sound, the picture following what is heard.
-    `kiosk` loops forever, skips what does not play and logs to `log`."""
+    `kiosk` loops forever, skips what does not play, logs to `log` and keeps its state for `resume`."""
 
     inputs: tuple[str, ...]
     audio_device: int | str | None = None
@@ -40,6 +41,8 @@ class PlaySettings(ShowSettings):
     kiosk: bool = False
     log: Path | None = None  # None: ~/.local/state/lavlive/kiosk.log in kiosk mode, else no file
     display_latency: float = 0.0  # seconds the screen takes to show a frame
+    resume: bool = False  # start where the state file says (playback/resume.py)
+    state_file: Path | None = None  # None: the default one in kiosk mode or with resume, else none
 
 
 @dataclass(frozen=True, kw_only=True)

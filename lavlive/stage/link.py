@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import LavliveError, given
 from ..control import ControlPath
 from ..presets import Preset
-from .parameters import Action, StageControls, apply, preset_values
+from .parameters import Action, StageControls, apply, check, preset_values
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class StageLink:
         self.switch_on = switch_on
         self.clock: Callable[[], float] | None = None  # seconds of the show seen now (-inf: not started); the player's
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
+        self.preset: Preset | None = None  # the preset last switched to on stage, if any
         self._lock = threading.Lock()
         self._beats = 0  # beats counted up to the frame last shown
         self._link_beat = math.inf  # the Link beat last reported over OSC
@@ -156,6 +157,28 @@ class StageLink:
         if values:
             apply(values, path)
 
+    def look(self) -> tuple[Preset | None, dict[str, Any]]:
+        """What was set on stage so far, for a show to come back to (playback/resume.py): the preset switched to
+        (None: none) and every value (routes aside: they are the preset's)."""
+        with self._lock:
+            return self.preset, {k: v for k, v in self.values.items() if k != "routes"}
+
+    def restore(self, preset: Preset | None, values: dict[str, Any]) -> None:
+        """Before a show starts: the look a show had on stage (`look()`), so its tracks start with it. A value
+        that is no longer accepted is left out with a log line."""
+        restored = preset_values(preset, routes=True) if preset is not None else {}
+        for name, value in values.items():
+            try:
+                restored[name] = check(name, value)
+            except LavliveError as e:
+                log.warning("resume: %s left out (%s)", name, e)
+        if preset is not None:
+            self.preset = preset
+            self.controls.reset(preset)
+        with self._lock:
+            self.values.update(restored)
+        self.controls.set_many(restored)
+
     def actions(self) -> list[Action]:
         """Main thread: triggers to carry out (a preset switch is turned into its values here)."""
         out = []
@@ -163,6 +186,7 @@ class StageLink:
             if action.name == "preset":
                 values = preset_values(action.value, routes=True)
                 self.controls.reset(action.value)
+                self.preset = action.value
                 with self._lock:
                     self.values.update(values)
                 self.controls.set_many(values)
