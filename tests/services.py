@@ -39,7 +39,7 @@ def start_xvfb() -> str | None:
         print("services: Xvfb is not installed (bash scripts/setup.sh --test)")
         return None
     else:
-        display = _launch_xvfb([XVFB_DISPLAY]) or _launch_xvfb([])
+        display = launch_xvfb([XVFB_DISPLAY])[0] or launch_xvfb([])[0]
     if display is None:
         print("services: Xvfb did not start")
         return None
@@ -49,17 +49,18 @@ def start_xvfb() -> str | None:
     return display
 
 
-def _launch_xvfb(display: list[str]) -> str | None:
-    """Start Xvfb (on `display`, or the first free one if empty); its display once it accepts clients."""
+def launch_xvfb(display: list[str]) -> tuple[str | None, subprocess.Popen]:
+    """Start Xvfb (on `display`, or the first free one if empty): its display once it accepts clients (None if
+    it did not start), and its process."""
     read_end, write_end = os.pipe()
-    subprocess.Popen(["Xvfb", *display, "-displayfd", str(write_end), "-screen", "0", "1280x720x24",
+    proc = subprocess.Popen(["Xvfb", *display, "-displayfd", str(write_end), "-screen", "0", "1280x720x24",
                       "-nolisten", "tcp"], pass_fds=(write_end,), stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
     os.close(write_end)
     with os.fdopen(read_end) as announced:  # Xvfb writes the display number here once it accepts clients
         ready, _, _ = select.select([announced], [], [], 10)
         number = announced.readline().strip() if ready else ""
-    return f":{number}" if number.isdigit() else None
+    return (f":{number}" if number.isdigit() else None), proc
 
 
 def pulse_running() -> bool:
