@@ -106,6 +106,21 @@ def replace_text(path: Path, text: str, durable: bool = False) -> None:
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+    if durable:  # the rename too
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def remove_leftovers(path: Path, word: str) -> None:
+    """Temporary files of `path` (`AtomicFile(path, word)`) that other processes left behind when they were killed
+    mid-write: a kiosk restarted by a watchdog every night must not fill its folder with them."""
+    mine = AtomicFile(path, word).tmp.name
+    for leftover in path.parent.glob(f".{path.stem}.{word}-*{path.suffix}"):
+        if leftover.name != mine:
+            leftover.unlink(missing_ok=True)
 
 
 class FileKeeper:
@@ -117,6 +132,7 @@ class FileKeeper:
         self.say = say
         self._latest: dict[Path, tuple[str, bool]] = {}
         self._failing: set[Path] = set()
+        self._seen: set[Path] = set()
         self._wake = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="lavlive-files", daemon=True)
@@ -128,7 +144,7 @@ class FileKeeper:
             self._latest[path] = (text, durable)
             self._wake.notify()
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         """Write what is waiting (for up to `timeout` seconds), then stop."""
         with self._wake:
             self._closed = True
@@ -147,11 +163,14 @@ class FileKeeper:
 
     def _write(self, path: Path, text: str, durable: bool) -> None:
         try:
+            if path not in self._seen:
+                self._seen.add(path)
+                remove_leftovers(path, "writing")
             replace_text(path, text, durable)
         except OSError as e:
             if path not in self._failing:
                 self._failing.add(path)
-                self.say(f"{path}: cannot write ({e.strerror or e}); trying again")
+                self.say(f"{path}: cannot write ({e.strerror or e}); trying again with each update")
             return
         if path in self._failing:
             self._failing.discard(path)

@@ -60,11 +60,19 @@ def test_a_damaged_missing_or_foreign_state_file_starts_the_show_from_the_top(tm
         assert read_state(path, inputs) is None
         path.write_text(_state(tmp_path, seconds=-3.0).to_json())
         assert read_state(path, inputs) is None
+        for damage in ('"pass_index": 1e999', '"inputs": null', '"bar": [0, "x"]', '"preset": 3'):
+            key = damage.split(":")[0]
+            text = "\n".join(damage + "," if line.startswith(f" {key}") else line
+                             for line in _state(tmp_path).to_json().splitlines())
+            path.write_text(text.replace(",,", ","))
+            assert read_state(path, inputs) is None, damage
+        path.write_text("[" * 100000 + "]" * 100000)  # deeper than the parser goes
+        assert read_state(path, inputs) is None
         good = _state(tmp_path)
         path.write_text(good.to_json())
         assert read_state(path, [str(tmp_path / "other.m3u")]) is None
         assert read_state(path, inputs) == good
-    assert sum("starting from the top" in r.getMessage() for r in caplog.records) == 4, caplog.text
+    assert sum("starting from the top" in r.getMessage() for r in caplog.records) == 9, caplog.text
 
 
 def test_a_resumed_show_finds_its_track_in_an_edited_playlist(tmp_path):
@@ -95,7 +103,7 @@ def test_an_edited_playlist_joins_at_the_next_loop_and_a_broken_edit_keeps_the_l
         assert [order.at(k).entry.name for k in range(5, 8)] == ["a.wav", "b.wav", "c.wav"]
     assert "last good one" in caplog.text
     assert order.at(100).entry.name == ["a.wav", "b.wav", "c.wav"][(100 - 2) % 3]
-    assert order.at(0) is None  # passes long gone are forgotten (a kiosk goes round for months)
+    assert order.at(0) is None and order.at(order.oldest) is not None  # passes long gone are forgotten
 
 
 def test_the_beat_clock_gives_a_bar_grid_on_its_bar_lines():
@@ -156,6 +164,7 @@ def test_a_log_on_a_full_disk_loses_lines_not_the_show(tmp_path, capfd):
     try:
         for k in range(3):
             logger.warning("line %d", k)  # must not raise
+        logger.warning("a file named %s", "caf\udce9.wav")  # not UTF-8 (a surrogate escape): must not raise
         path.unlink()
         logger.warning("line after")
     finally:
@@ -164,6 +173,13 @@ def test_a_log_on_a_full_disk_loses_lines_not_the_show(tmp_path, capfd):
     assert err.count("cannot write the log (No space left on device)") == 1, err
     assert err.count("the log is written again") == 1, err
     assert path.read_text().strip() == "line after"
+    handler = LogFile(path)
+    logger.addHandler(handler)
+    try:
+        logger.warning("a file named %s", "caf\udce9.wav")
+    finally:
+        logger.removeHandler(handler)
+    assert path.read_text().splitlines()[-1] == "a file named caf\\udce9.wav"
 
 
 def _health(**changes) -> Health:
@@ -195,6 +211,12 @@ def test_systemd_hears_ready_then_watchdog_while_frames_come_and_nothing_when_th
         assert "WATCHDOG=1" not in sock.recv(1024).decode()
         systemd.notify(_health(state="paused", last_frame=time.time() - 30))  # paused on purpose: fine
         assert sock.recv(1024).decode().splitlines()[0] == "WATCHDOG=1"
+        now = time.time()
+        systemd.notify(_health(time=now, state="starting", track="a\nb\udce9.wav"))  # the next show's pre-roll
+        message = sock.recv(1024).decode()
+        assert message.splitlines()[0] == "WATCHDOG=1" and len(message.splitlines()) == 2, message
+        systemd.notify(_health(time=now + 200, state="starting"))  # a pre-roll that never ends is a stall
+        assert "WATCHDOG=1" not in sock.recv(1024).decode()
     finally:
         systemd.close()
         sock.close()

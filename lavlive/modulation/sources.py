@@ -121,7 +121,7 @@ class SourceTracker:
     def bar_grid(self) -> tuple[float, float] | None:
         """A bar line of the beat clock (seconds of audio) and a bar's length, once a beat was found (None before):
         where a resumed show starts again (playback/resume.py). Read from any thread; a read torn by the
-        analysis thread is off by a bar at most."""
+        analysis thread is off by a beat at most."""
         last, at, beat = self._last_beat, self._at_last_beat, self.beat_seconds
         if last is None or at < 0:
             return None

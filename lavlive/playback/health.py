@@ -28,6 +28,7 @@ from ..files import FileKeeper
 log = logging.getLogger(__name__)
 
 STALLED_SECONDS = 5.0  # no frame for this long while playing: no WATCHDOG=1
+STARTING_SECONDS = 120.0  # a show (re)starting for longer than this after READY=1: no WATCHDOG=1 either
 HEALTH_EVERY = 1.0  # seconds between health lines
 
 
@@ -59,7 +60,10 @@ class Tally(logging.Handler):
             self.errors += 1
         else:
             self.warnings += 1
-        self.last = record.getMessage().splitlines()[0][:300]
+        try:
+            self.last = (record.getMessage().splitlines() or [""])[0][:300]
+        except Exception:  # noqa: BLE001 - a malformed record is counted, not fatal
+            self.last = str(record.msg)[:300]
 
 
 @dataclass
@@ -112,6 +116,7 @@ class Systemd:
             address = "\0" + address[1:]
         self.address = address or None
         self.ready = False
+        self._starting_since: float | None = None  # when the show began (re)starting after READY=1
         self._socket: socket.socket | None = None
         if self.address is not None:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -124,11 +129,17 @@ class Systemd:
         if not self.ready and health.last_frame is not None:
             self.ready = True
             lines.append("READY=1")
-        if self.ready and health.healthy:
+        if health.state != "starting":
+            self._starting_since = None
+        elif self._starting_since is None:
+            self._starting_since = health.time
+        stuck = self._starting_since is not None and health.time - self._starting_since > STARTING_SECONDS
+        if self.ready and health.healthy and not stuck:  # a pre-roll that hangs is a stall too
             lines.append("WATCHDOG=1")
-        lines.append(f"STATUS={health.state}, {health.fps:.0f} fps, {health.track or 'no track'}")
+        track = " ".join((health.track or "no track").split())  # one line, whatever the file is called
+        lines.append(f"STATUS={health.state}, {health.fps:.0f} fps, {track}")
         try:
-            self._socket.sendto("\n".join(lines).encode(), self.address)
+            self._socket.sendto("\n".join(lines).encode(errors="replace"), self.address)
         except OSError as e:
             log.debug("systemd notify failed: %s", e)
 

@@ -171,9 +171,17 @@ class LivePlayer:
             beat = frame.beat_time
             if beat is not None:
                 beat = self.source.captured_at(round(beat * self.source.sample_rate))
-            self._log.write(f"{frame.index},{frame.time:.6f},{captured:.6f},{frame.planned_at:.6f},"
-                            f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
-                            f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}\n")
+            try:
+                self._log.write(f"{frame.index},{frame.time:.6f},{captured:.6f},{frame.planned_at:.6f},"
+                                f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
+                                f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}\n")
+            except OSError as e:  # a full disk stops the log, not the show
+                log.error("--frame-log %s: cannot write (%s); no more frame lines", self.frame_log, e.strerror or e)
+                log_file, self._log = self._log, None
+                try:
+                    log_file.close()
+                except OSError:
+                    pass
 
     def _seen(self) -> float:
         """Seconds of input whose picture is on screen now (captured one input-to-screen latency ago), so a

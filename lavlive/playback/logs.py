@@ -24,12 +24,13 @@ class LogFile(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + "\n"
-            with open(self.path, "a", encoding="utf-8") as f:
+            with open(self.path, "a", encoding="utf-8", errors="backslashreplace") as f:
                 f.write(line)
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001 - a line that cannot be written must never stop the show
             if not self.failing:
                 self.failing = True
-                print(f"lavlive: {self.path}: cannot write the log ({e.strerror or e}); until it can, lines go to "
+                why = (e.strerror or str(e)) if isinstance(e, OSError) else f"{type(e).__name__}: {e}"
+                print(f"lavlive: {self.path}: cannot write the log ({why}); until it can, lines go to "
                       "stderr only", file=sys.stderr)
             return
         if self.failing:

@@ -14,12 +14,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import LavliveError
 from .playlist import Entry, Playlist
 
 log = logging.getLogger(__name__)
 
-KEPT_PASSES = 3  # 'previous' reaches back one track at most; a little more is kept
+KEPT_PASSES = 8  # 'previous' reaches back one track; the player falls back to `oldest` past these
 
 
 @dataclass(frozen=True)
@@ -42,41 +41,59 @@ class PlayOrder:
         self._passes: dict[int, tuple[int, list[Entry]]] = {first_pass: (0, playlist.order(first_pass))}
         self._lock = threading.Lock()
 
-    def at(self, position: int) -> Place | None:
-        """Where `position` lies; None before the first kept pass or past the end of a playlist that does not loop."""
+    @property
+    def oldest(self) -> int:
+        """The first position still known (a show far past a position forgets it)."""
         with self._lock:
-            if position < 0 or position < self._passes[min(self._passes)][0]:
-                return None
-            while True:
+            return self._passes[min(self._passes)][0]
+
+    def at(self, position: int) -> Place | None:
+        """Where `position` lies; None before the oldest kept pass or past the end of a playlist that does not
+        loop. A new pass reads the playlist again outside the lock, so the player is never held up by a slow disk."""
+        while True:
+            with self._lock:
+                if position < 0 or position < self._passes[min(self._passes)][0]:
+                    return None
                 last = max(self._passes)
                 start, entries = self._passes[last]
                 if position < start + len(entries):
-                    break
+                    return self._place(position)
                 if not self.playlist.loop:
                     return None
-                self._begin(last + 1, start + len(entries))
-            for number in sorted(self._passes, reverse=True):
-                start, entries = self._passes[number]
-                if position >= start:
-                    return Place(number, position - start, entries[position - start], len(entries))
-        return None
+            fresh = self._read_again()
+            with self._lock:
+                if max(self._passes) == last:  # nobody began it meanwhile
+                    self._begin(last + 1, start + len(entries), fresh)
 
     def crossfade_before(self, entry: Entry) -> float:
         return self.playlist.crossfade_before(entry)
 
-    def _begin(self, number: int, start: int) -> None:
-        """Pass `number` starts at `start`: the playlist read again, its order drawn, old passes forgotten."""
-        if self.reload is not None:
-            try:
-                fresh = self.reload()
-            except LavliveError as e:
-                log.warning("playlist not read again (%s); playing the last good one", str(e).splitlines()[0])
-            else:
-                fresh.shuffle_seed = self.playlist.shuffle_seed
-                if [e.path for e in fresh.entries] != [e.path for e in self.playlist.entries]:
-                    log.info("playlist changed: %d track%s from this loop on", len(fresh.entries),
-                             "" if len(fresh.entries) == 1 else "s")
-                self.playlist = fresh
+    def _place(self, position: int) -> Place:
+        for number in sorted(self._passes, reverse=True):
+            start, entries = self._passes[number]
+            if position >= start:
+                return Place(number, position - start, entries[position - start], len(entries))
+        raise AssertionError("a position before the oldest pass")  # at() checked it
+
+    def _read_again(self) -> Playlist | None:
+        """The playlist as its inputs say now; None (with a log line) if they cannot be read at the moment."""
+        if self.reload is None:
+            return None
+        try:
+            return self.reload()
+        except Exception as e:  # noqa: BLE001 - a half-saved playlist or a vanished share must not end the show
+            log.warning("playlist not read again (%s); playing the last good one", str(e).splitlines()[0] if str(e)
+                        else type(e).__name__)
+            return None
+
+    def _begin(self, number: int, start: int, fresh: Playlist | None) -> None:
+        """Pass `number` starts at `start`, with the playlist read again if it could be; old passes are forgotten."""
+        if fresh is not None:
+            fresh.shuffle_seed = self.playlist.shuffle_seed
+            if [e.path for e in fresh.entries] != [e.path for e in self.playlist.entries]:
+                log.info("playlist changed: %d track%s from this loop on", len(fresh.entries),
+                         "" if len(fresh.entries) == 1 else "s")
+            self.playlist = fresh
         self._passes[number] = (start, self.playlist.order(number))
         for old in [n for n in self._passes if n <= number - KEPT_PASSES]:
             del self._passes[old]

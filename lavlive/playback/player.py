@@ -149,8 +149,7 @@ class Player:
         self._earlier = (0, 0)  # frames skipped and dropped by the shows before this one
         self._last_frame: float | None = None  # Unix time the last frame reached the screen
         self._next_save = 0.0  # monotonic
-        keep = options.state_file is not None or options.health_file is not None
-        self._files = FileKeeper(log.warning) if keep else None
+        self._files: FileKeeper | None = None  # while running, when a state or health file is kept
         self._health: HealthReporter | None = None  # while running
 
     # -- the play order ----------------------------------------------------------------------
@@ -191,13 +190,18 @@ class Player:
         if self.options.frame_log is not None:
             self._frame_log = open_frame_log(self.options.frame_log)
             self._frame_log.write("index,time,clock,offset,track,shown,switch\n")
+        if self.options.state_file is not None or self.options.health_file is not None:
+            self._files = FileKeeper(log.warning)
         self._health = HealthReporter(self.options.health_file, self._files)
         try:
             return self._loop()
         finally:
             self._health.close()
             if self.show is not None:
-                self._keep_state(self.show, force=True)
+                try:
+                    self._keep_state(self.show, force=True)
+                except Exception:  # noqa: BLE001 - the last state is a courtesy; closing the show is not
+                    log.exception("the show's last state was not kept")
                 self.show.close()
             if self._frame_log is not None:
                 self._close_frame_log()
@@ -206,6 +210,8 @@ class Player:
 
     def _start(self, position: int) -> None:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
+        if self.entry_at(position) is None and self.playlist.loop:
+            position = self.order.oldest  # forgotten (the show went far past it): the oldest track still known
         if self.show is not None:
             stats = self.show.engine.stats
             self._earlier = (self._earlier[0] + stats.frames_skipped, self._earlier[1] + stats.frames_dropped)

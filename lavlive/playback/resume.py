@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 SAVE_EVERY = 2.0  # seconds between state files
+MIN_BAR, MAX_BAR = 0.1, 60.0  # seconds: a bar outside these is not one the beat clock makes
 
 
 def default_state_file() -> Path:
@@ -62,20 +63,24 @@ class ShowState:
     @classmethod
     def from_json(cls, text: str) -> ShowState:
         """The state a file holds; ValueError if it is not one this version wrote."""
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.pop("version", None) != STATE_VERSION:
-            raise ValueError(f"not a version {STATE_VERSION} show state")
         try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.pop("version", None) != STATE_VERSION:
+                raise ValueError(f"not a version {STATE_VERSION} show state")
             state = cls(**data)
             state.pass_index, state.index = int(state.pass_index), int(state.index)
             state.seconds, state.shuffle_seed = float(state.seconds), int(state.shuffle_seed)
             if state.bar is not None:
                 at, length = (float(x) for x in state.bar)
-                state.bar = (at, length) if length > 0 and math.isfinite(at + length) else None
-        except (TypeError, ValueError) as e:
+                state.bar = (at, length) if MIN_BAR <= length <= MAX_BAR and math.isfinite(at) else None
+            fine = (0 <= state.pass_index < 2**53 and 0 <= state.index < 2**31 and 0 <= state.seconds < 1e7
+                    and isinstance(state.values, dict) and isinstance(state.path, str)
+                    and isinstance(state.inputs, list) and all(isinstance(i, str) for i in state.inputs)
+                    and (state.preset is None or isinstance(state.preset, dict))
+                    and math.isfinite(state.resume_seconds))
+        except (TypeError, ValueError, OverflowError, RecursionError) as e:
             raise ValueError(f"not a show state ({e})") from None
-        if not (state.pass_index >= 0 and state.index >= 0 and math.isfinite(state.seconds) and state.seconds >= 0
-                and isinstance(state.values, dict) and isinstance(state.path, str)):
+        if not fine:
             raise ValueError("not a show state (values out of range)")
         return state
 
@@ -105,7 +110,7 @@ def read_state(path: Path, inputs: tuple[str, ...] | list[str]) -> ShowState | N
     except FileNotFoundError:
         log.info("resume: no state file %s yet; starting from the top", path)
         return None
-    except (OSError, ValueError, UnicodeDecodeError) as e:
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         log.warning("resume: %s cannot be read (%s); starting from the top", path, str(e).splitlines()[0])
         return None
     if state.inputs != inputs_key(inputs):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..audio.sources import DeviceSource
 from ..devices import resolve_device, serial_here
+from ..errors import LavliveError
 from ..generator.runtime import check_options
 from ..interrupts import signals_call
 from ..output.audio import AudioOutput
@@ -47,6 +48,12 @@ def play(settings: PlaySettings) -> int:
     preset = load_preset(s.preset)  # a bad --preset fails now, in one line, not on stage
     check_options(s.models.precision, s.models.execution, resolve_device(s.models.device))
     state_file = s.state_file or (default_state_file() if s.kiosk or s.resume else None)
+    if state_file is not None and s.state_file is None:
+        try:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LavliveError(f"{state_file.parent}: cannot make the state folder ({e.strerror or e}); "
+                               "give --state-file") from None
     with logging_to(s.log, s.kiosk) as log_path:
         if log_path:
             logging.getLogger("lavlive.play").info("logging to %s", log_path)
