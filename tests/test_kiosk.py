@@ -263,7 +263,7 @@ def resume_media(media) -> Path:
     from lavlive.audio.demo import demo_track, write_wav
 
     for k, bpm in enumerate((100, 120, 140)):
-        write_wav(media / f"song{k}.wav", demo_track(10.0, 44100, bpm=bpm, seed=k), 44100)
+        write_wav(media / f"song{k}.wav", demo_track(14.0, 44100, bpm=bpm, seed=k), 44100)
     return media
 
 
