@@ -12,6 +12,7 @@
     logs         where a show's log lines go (a kiosk keeps a file)
     resume       the state a show keeps every few seconds, and where --resume starts it again
     health       a health line every second for watchdogs, and systemd's notify protocol
+    keeper       what the player does for whoever looks after a long show: state and health files
 """
 
 from .live_player import LivePlayer

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from typing import TextIO
 import numpy as np
 
 from ..errors import LavliveError
-from ..files import FileKeeper
 from ..output.audio import AudioOutput
 from ..output.display import Display
 from ..output.display.ndi import NdiOutput
@@ -37,12 +35,11 @@ from ..pipeline.setlist import SetlistPlan, Slot
 from ..presets import Preset
 from ..stage import StageLink
 from .feeder import Feeder, Upcoming
-from .health import Health, HealthReporter, process_usage
+from .keeper import ShowKeeper
 from .order import PlayOrder
 from .playlist import Entry, Playlist
 from .preparer import Preparer
 from .presenter import Presenter, open_frame_log
-from .resume import SAVE_EVERY, ShowState, inputs_key
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +140,12 @@ class Player:
         self.skipped = 0
         self._last_skip = ""
         self._announced = -1
-        self._offsets: deque[float] = deque(maxlen=256)
+        self.offsets: deque[float] = deque(maxlen=256)  # the latest frames' A/V offsets (s)
         self._frame_log: TextIO | None = None
         self._resume: tuple[int, float] | None = options.start if options.start[1] > 0 else None
-        self._earlier = (0, 0)  # frames skipped and dropped by the shows before this one
-        self._last_frame: float | None = None  # Unix time the last frame reached the screen
-        self._next_save = 0.0  # monotonic
-        self._files: FileKeeper | None = None  # while running, when a state or health file is kept
-        self._health: HealthReporter | None = None  # while running
+        self.earlier_losses = (0, 0)  # frames skipped and dropped by the shows before this one
+        self.last_frame: float | None = None  # Unix time the last frame reached the screen
+        self._keeper: ShowKeeper | None = None  # while running: the state and health files, systemd
 
     # -- the play order ----------------------------------------------------------------------
 
@@ -190,31 +185,23 @@ class Player:
         if self.options.frame_log is not None:
             self._frame_log = open_frame_log(self.options.frame_log)
             self._frame_log.write("index,time,clock,offset,track,shown,switch\n")
-        if self.options.state_file is not None or self.options.health_file is not None:
-            self._files = FileKeeper(log.warning)
-        self._health = HealthReporter(self.options.health_file, self._files)
+        self._keeper = ShowKeeper(self)
         try:
             return self._loop()
         finally:
-            self._health.close()
+            self._keeper.close(self.show)
             if self.show is not None:
-                try:
-                    self._keep_state(self.show, force=True)
-                except Exception:  # noqa: BLE001 - the last state is a courtesy; closing the show is not
-                    log.exception("the show's last state was not kept")
                 self.show.close()
             if self._frame_log is not None:
                 self._close_frame_log()
-            if self._files is not None:
-                self._files.close()
 
     def _start(self, position: int) -> None:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
         if self.entry_at(position) is None and self.playlist.loop:
             position = self.order.oldest  # forgotten (the show went far past it): the oldest track still known
         if self.show is not None:
-            stats = self.show.engine.stats
-            self._earlier = (self._earlier[0] + stats.frames_skipped, self._earlier[1] + stats.frames_dropped)
+            stats, (skipped, dropped) = self.show.engine.stats, self.earlier_losses
+            self.earlier_losses = (skipped + stats.frames_skipped, dropped + stats.frames_dropped)
             self.audio.pause(True)
             if not self.show.close():
                 log.info("the previous track's threads are still finishing a frame")
@@ -258,9 +245,7 @@ class Player:
                     return 0
             if show.running:
                 self.presenter.report(lambda: self.stats_line(show))
-                self._keep_state(show)
-            if self._health.due():
-                self._health.report(self.health(show))
+            self._keeper.tick(show)
             self._sleep(show)
         return 128 + self.stopped_by
 
@@ -316,8 +301,8 @@ class Player:
         heard = show.clock()
         offset = heard + show.latency - frame.time  # > 0: the picture came late (after the swap: on screen)
         self.presenter.count(frame, time.monotonic())
-        self._last_frame = time.time()
-        self._offsets.append(offset)
+        self.last_frame = time.time()
+        self.offsets.append(offset)
         if self._frame_log is not None:
             now = show.sounding()
             try:
@@ -348,51 +333,6 @@ class Player:
         log.info("track %d/%d: %s", (place.index if place is not None else track.position % n) + 1, n,
                  track.describe())
 
-    # -- for whoever looks after the show ----------------------------------------------------
-
-    def state(self, show: Show) -> ShowState | None:
-        """What a show started again with --resume needs to go on from what is heard now; None before a track sounds."""
-        now = show.sounding()
-        place = None if now is None else self.order.at(now[1].track.position)
-        if place is None:
-            return None
-        slot = now[1]
-        entry, path = slot.track.entry, slot.track.path
-        grid = None if path is None else path.sources.bar_grid()
-        preset, values = self.options.stage.look()
-        into = max(0.0, show.clock() - slot.start / show.rate)
-        return ShowState(inputs=inputs_key(self.options.inputs), pass_index=place.pass_index, index=place.index,
-                         path=str(entry.path.resolve()), seconds=entry.start + into,
-                         bar=None if grid is None else (entry.start + grid[0], grid[1]),
-                         shuffle_seed=self.playlist.shuffle_seed, preset=None if preset is None else preset.to_dict(),
-                         values=values)
-
-    def _keep_state(self, show: Show, force: bool = False) -> None:
-        """Every SAVE_EVERY seconds (and as the player ends), the show's state to --state-file."""
-        if self.options.state_file is None or self._files is None or (time.monotonic() < self._next_save and not force):
-            return
-        self._next_save = time.monotonic() + SAVE_EVERY
-        state = self.state(show)
-        if state is not None:
-            self._files.put(self.options.state_file, state.to_json(), durable=True)
-
-    def health(self, show: Show) -> Health:
-        stats = show.engine.stats
-        offsets = np.abs(np.array(self._offsets)) * 1000 if self._offsets else None
-        now = show.sounding()
-        state = "starting" if not show.running else "paused" if self.paused else "playing"
-        return Health(time=time.time(), state=state, last_frame=self._last_frame, fps=round(self.presenter.fps, 2),
-                      frames_shown=self.shown, frames_skipped=self._earlier[0] + stats.frames_skipped,
-                      frames_dropped=self._earlier[1] + stats.frames_dropped,
-                      av_offset_ms_mean=None if offsets is None else round(float(np.mean(offsets)), 2),
-                      av_offset_ms_p95=None if offsets is None else round(float(np.percentile(offsets, 95)), 2),
-                      track=None if now is None else now[1].track.entry.name,
-                      track_seconds=None if now is None else
-                      round(now[1].track.entry.start + show.clock() - now[1].start / show.rate, 2),
-                      tracks_played=self.played, tracks_skipped=self.skipped, warnings=self._health.tally.warnings,
-                      errors=self._health.tally.errors, last_problem=self._health.tally.last, pid=os.getpid(),
-                      **process_usage())
-
     def _nothing_played(self) -> str:
         return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"
 
@@ -404,7 +344,7 @@ class Player:
     def stats_line(self, show: Show) -> str:
         fps = self.presenter.fps
         s = show.engine.stats
-        offsets = np.abs(np.array(self._offsets)) * 1000 if self._offsets else np.zeros(1)
+        offsets = np.abs(np.array(self.offsets)) * 1000 if self.offsets else np.zeros(1)
         ws_q, frame_q = show.engine.queue_depths()
         ahead = (self.audio.written - self.audio.clock() * self.audio.sample_rate) / self.audio.sample_rate
         audio = "silent clock" if self.audio.silent else f"audio {ahead:.1f} s queued"
