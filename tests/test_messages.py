@@ -122,12 +122,12 @@ def test_a_frame_log_that_cannot_be_written_is_one_line(track, tmp_path):
         line = one_error_line(lavlive(*command, "--frame-log", missing))
         assert line == f"lavlive: error: --frame-log {missing}: folder {missing.parent} does not exist", line
     from lavlive.errors import LavliveError
-    from lavlive.playback.presenter import open_frame_log
+    from lavlive.playback.presenter import FrameLog
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(LavliveError, match=r"^--frame-log .*a-file/frames.csv: cannot write \(Not a directory\)$"):
-        open_frame_log(blocker / "frames.csv")  # where the players open it: one line, not an internal error
+        FrameLog(blocker / "frames.csv", "index")  # where the players open it: one line, not an internal error
 
 
 @pytest.mark.parametrize("option, value", [("--columns", "-1"), ("--size", "-5"), ("--size", "0")])

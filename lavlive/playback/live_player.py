@@ -26,7 +26,6 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 import torch
@@ -43,7 +42,7 @@ from ..pipeline.setlist import MIN_VISUAL_CROSSFADE
 from ..pipeline.synthesizer import SynthesisOptions
 from ..stage import StageLink
 from .health import Health, HealthReporter, process_usage
-from .presenter import Presenter, open_frame_log
+from .presenter import FrameLog, Presenter
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class LivePlayer:
         self.stopped_by: int | None = None
         self.latencies: deque[float] = deque(maxlen=512)
         self._latency = 0.0  # their median, updated with the stats (read by the analysis thread)
-        self._log: TextIO | None = None
+        self._log: FrameLog | None = None
         self.health_file = health_file
         self._last_frame: float | None = None  # Unix time the last frame reached the screen
 
@@ -77,8 +76,8 @@ class LivePlayer:
 
     def run(self) -> int:
         if self.frame_log is not None:
-            self._log = open_frame_log(self.frame_log)
-            self._log.write("index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve\n")
+            self._log = FrameLog(self.frame_log,
+                                 "index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve")
         files = FileKeeper(log.warning) if self.health_file is not None else None
         self._health = HealthReporter(self.health_file, files)
         try:
@@ -171,17 +170,9 @@ class LivePlayer:
             beat = frame.beat_time
             if beat is not None:
                 beat = self.source.captured_at(round(beat * self.source.sample_rate))
-            try:
-                self._log.write(f"{frame.index},{frame.time:.6f},{captured:.6f},{frame.planned_at:.6f},"
-                                f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
-                                f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}\n")
-            except OSError as e:  # a full disk stops the log, not the show
-                log.error("--frame-log %s: cannot write (%s); no more frame lines", self.frame_log, e.strerror or e)
-                log_file, self._log = self._log, None
-                try:
-                    log_file.close()
-                except OSError:
-                    pass
+            self._log.write(f"{frame.index},{frame.time:.6f},{captured:.6f},{frame.planned_at:.6f},"
+                            f"{frame.drawn_at:.6f},{shown:.6f},{latency:.6f},{frame.beats},"
+                            f"{'' if beat is None else f'{beat:.6f}'},{frame.alpha if frame.blend else 0:.4f}")
 
     def _seen(self) -> float:
         """Seconds of input whose picture is on screen now (captured one input-to-screen latency ago), so a

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
@@ -39,7 +38,7 @@ from .keeper import ShowKeeper
 from .order import PlayOrder
 from .playlist import Entry, Playlist
 from .preparer import Preparer
-from .presenter import Presenter, open_frame_log
+from .presenter import FrameLog, Presenter
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ class Player:
         self._last_skip = ""
         self._announced = -1
         self.offsets: deque[float] = deque(maxlen=256)  # the latest frames' A/V offsets (s)
-        self._frame_log: TextIO | None = None
+        self._frame_log: FrameLog | None = None
         self._resume: tuple[int, float] | None = options.start if options.start[1] > 0 else None
         self.earlier_losses = (0, 0)  # frames skipped and dropped by the shows before this one
         self.last_frame: float | None = None  # Unix time the last frame reached the screen
@@ -183,8 +182,7 @@ class Player:
 
     def run(self) -> int:
         if self.options.frame_log is not None:
-            self._frame_log = open_frame_log(self.options.frame_log)
-            self._frame_log.write("index,time,clock,offset,track,shown,switch\n")
+            self._frame_log = FrameLog(self.options.frame_log, "index,time,clock,offset,track,shown,switch")
         self._keeper = ShowKeeper(self)
         try:
             return self._loop()
@@ -193,7 +191,7 @@ class Player:
             if self.show is not None:
                 self.show.close()
             if self._frame_log is not None:
-                self._close_frame_log()
+                self._frame_log.close()
 
     def _start(self, position: int) -> None:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
@@ -305,21 +303,8 @@ class Player:
         self.offsets.append(offset)
         if self._frame_log is not None:
             now = show.sounding()
-            try:
-                self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
-                                      f"{now[1].track.position if now else -1},{time.monotonic():.6f},"
-                                      f"{frame.switch:.6f}\n")
-            except OSError as e:  # a full disk stops the log, not the show
-                log.error("--frame-log %s: cannot write (%s); no more frame lines", self.options.frame_log,
-                          e.strerror or e)
-                self._close_frame_log()
-
-    def _close_frame_log(self) -> None:
-        log_file, self._frame_log = self._frame_log, None
-        try:
-            log_file.close()
-        except OSError:
-            pass
+            self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
+                                  f"{now[1].track.position if now else -1},{time.monotonic():.6f},{frame.switch:.6f}")
 
     def _announce(self, show: Show) -> None:
         now = show.sounding()

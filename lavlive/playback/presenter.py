@@ -28,12 +28,34 @@ log = logging.getLogger(__name__)
 STATS_EVERY = 1.0  # seconds between stats lines
 
 
-def open_frame_log(path: Path) -> TextIO:
-    """The --frame-log file, line-buffered; a file that cannot be written is a user error in one line."""
-    try:
-        return open(path, "w", encoding="utf-8", buffering=1)
-    except OSError as e:
-        raise LavliveError(f"--frame-log {path}: cannot write ({e.strerror or e})") from None
+class FrameLog:
+    """The --frame-log file, line-buffered, from its header line to `close`. One that cannot be opened is a user
+    error in one line; one that cannot be written later (a full disk) stops with one error line, never the show."""
+
+    def __init__(self, path: Path, header: str) -> None:
+        self.path = path
+        try:
+            self._file: TextIO | None = open(path, "w", encoding="utf-8", buffering=1)
+            self._file.write(header + "\n")
+        except OSError as e:
+            raise LavliveError(f"--frame-log {path}: cannot write ({e.strerror or e})") from None
+
+    def write(self, line: str) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(line + "\n")
+        except OSError as e:
+            log.error("--frame-log %s: cannot write (%s); no more frame lines", self.path, e.strerror or e)
+            self.close()
+
+    def close(self) -> None:
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                file.close()
+        except OSError:
+            pass
 
 
 def recent_rate(times: deque[float], seconds: float = 2.0) -> float:
