@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install lavlive into ./.venv, with the system libraries it needs.
 #   bash scripts/setup.sh          # runtime: PortAudio, the Python packages
-#   bash scripts/setup.sh --test   # also the test tools: Xvfb + Mesa, PulseAudio, pytest
+#   bash scripts/setup.sh --test   # also the test tools: Xvfb + Mesa, PulseAudio, Chromium + chromedriver, pytest
 # Safe to run again: it only installs what is missing.
 # CPU-only machines: TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu bash scripts/setup.sh
 # takes the small CPU build of torch instead of the default CUDA build.
@@ -12,7 +12,7 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 packages=(libportaudio2)
-[ "$with_tests" = 1 ] && packages+=(xvfb libgl1 libgl1-mesa-dri libglx-mesa0 pulseaudio pulseaudio-utils libasound2-plugins)
+[ "$with_tests" = 1 ] && packages+=(xvfb libgl1 libgl1-mesa-dri libglx-mesa0 pulseaudio pulseaudio-utils libasound2-plugins chromium chromium-driver)
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then

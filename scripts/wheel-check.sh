@@ -67,8 +67,24 @@ step "lavlive analyze"
 "$lavlive" analyze demo.wav -o analysis.png
 test -s analysis.png
 
-step "lavlive play (Xvfb $DISPLAY, PulseAudio)"
-timeout 120 "$lavlive" play demo.wav --frame-log frames.csv --size 320x240
+step "lavlive play --web (Xvfb $DISPLAY, PulseAudio): the control page is served from the wheel"
+timeout 120 "$lavlive" play demo.wav --frame-log frames.csv --size 320x240 --web 127.0.0.1:0 > play.txt 2>&1 &
+player=$!
+"$work/venv/bin/python" - <<'PY'
+import time, urllib.request
+for _ in range(600):
+    address = [x.split(" at ")[-1] for x in open("play.txt").read().splitlines() if "control page at" in x]
+    if address:
+        break
+    time.sleep(0.1)
+else:
+    raise SystemExit("wheel-check: play never served its control page:\n" + open("play.txt").read())
+for path in ("", "static/app.js", "static/style.css"):
+    with urllib.request.urlopen(address[0] + path, timeout=10) as r:
+        assert r.status == 200 and r.read(), path
+print(f"wheel-check: the control page and its files came from {address[0]}")
+PY
+wait "$player" || { cat play.txt; exit 1; }
 shown=$(($(wc -l < frames.csv) - 1))
 [ "$shown" -ge 3 ] || { echo "wheel-check: play showed only $shown frames"; exit 1; }
 echo "wheel-check: play showed $shown frames of the 3 s track and ended by itself"

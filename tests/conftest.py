@@ -110,3 +110,17 @@ def pulse() -> None:
 
     if not start_pulse():
         pytest.fail("no PulseAudio server: install pulseaudio (bash scripts/setup.sh --test)")
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    """A headless Chromium (Debian's, driven by Selenium), closed after the test."""
+    from browser import missing, start_chromium, stop_chromium
+
+    reason = missing()
+    if reason is not None:
+        pytest.fail(reason)
+    profile = tmp_path / "chromium-profile"
+    driver = start_chromium(profile)
+    yield driver
+    stop_chromium(driver, profile)

@@ -82,7 +82,7 @@ def display_settings(args: argparse.Namespace, kiosk: bool = False) -> DisplaySe
 
 
 def add_stage_options(p: argparse.ArgumentParser) -> None:
-    """--osc, --osc-send, --midi-map, --midi-port, --switch-*, --link: steering the look during a set."""
+    """--osc, --osc-send, --midi-map, --midi-port, --switch-*, --link, --web: steering the look during a set."""
     p.add_argument("--osc", metavar="[HOST:]PORT", default=None,
                    help="listen for OSC control (/lavlive/y 1.5, /lavlive/preset pulse, /lavlive/next, ...) on this "
                         "UDP port, on 127.0.0.1 unless a HOST is given (e.g. 0.0.0.0:9000)")
@@ -103,6 +103,10 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link", action="store_true",
                    help="join the Ableton Link session on the network: its tempo and phase in the stats line and "
                         "over --osc-send (pip install 'lavlive[link]')")
+    p.add_argument("--web", metavar="[HOST:]PORT", default=None,
+                   help="serve a control page for phones and tablets (parameters, routes, presets, playlist, stats, "
+                        "preview) on this port, on 127.0.0.1 unless a HOST is given; on any other address a token is "
+                        "needed (printed once; LAVLIVE_WEB_TOKEN sets it)")
     p.add_argument("--link-quantum", type=int, default=4, metavar="BEATS",
                    help="beats per bar on the Link timeline, for --switch-on link-bar (default: 4)")
 
@@ -118,7 +122,7 @@ def stage_settings(args: argparse.Namespace) -> StageSettings:
     """The stage inputs the options ask for (keys alone when no OSC, MIDI or Link is); checked when opened."""
     return StageSettings(osc=args.osc, osc_send=args.osc_send, midi_map=args.midi_map, midi_port=args.midi_port,
                          crossfade=args.switch_fade, switch_on=args.switch_on, link=args.link,
-                         link_quantum=args.link_quantum)
+                         link_quantum=args.link_quantum, web=args.web)
 
 
 def device_name(text: str | None) -> int | str | None:

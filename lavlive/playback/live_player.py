@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ from ..stage import StageLink
 from .health import Health, HealthReporter, process_usage
 from .presenter import FrameLog, Presenter
 
+if TYPE_CHECKING:
+    from ..web.server import WebServer
+
 log = logging.getLogger(__name__)
 
 
@@ -52,10 +56,10 @@ class LivePlayer:
 
     def __init__(self, plan: LivePlan, source: DeviceSource, display: Display, stage: StageLink,
                  synthesis_threads: int = 1, frame_log: Path | None = None, stats: bool = False,
-                 ndi: NdiOutput | None = None, health_file: Path | None = None) -> None:
+                 ndi: NdiOutput | None = None, health_file: Path | None = None, web: WebServer | None = None) -> None:
         self.plan, self.source, self.stage = plan, source, stage
         self.engine = Engine(plan, None, ahead_frames=8, synthesis_threads=synthesis_threads, newest=True)
-        self.presenter = Presenter(display, stage, ndi, stats)
+        self.presenter = Presenter(display, stage, ndi, stats, web)
         self._switching = threading.Event()  # a model is loading
         self.frame_log = frame_log
         self.stage.clock = self._seen
@@ -106,7 +110,7 @@ class LivePlayer:
                 self._shown(frame, time.monotonic())
             elif self.engine.ended:
                 return 0
-            if self.presenter.report(self.stats_line) and self.latencies:
+            if self.presenter.report(self.stats_line, self.figures) and self.latencies:
                 self._latency = float(np.median(self.latencies))
             if self._health.due():
                 self._health.report(self.health())
@@ -181,6 +185,14 @@ class LivePlayer:
         if start is None:
             return -float("inf")
         return time.monotonic() - start - self._latency
+
+    def figures(self) -> dict[str, Any]:
+        """How the show runs now, for the control page."""
+        lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
+        s = self.engine.stats
+        return {"fps": round(self.presenter.fps, 1), "skipped": s.frames_skipped, "dropped": s.frames_dropped,
+                "latency_ms": round(float(np.median(lat)), 1), "draw_ms": round(s.draw_seconds * 1000, 1),
+                "queue_ws": self.engine.queue_depths()[0], "queue_frames": self.engine.queue_depths()[1]}
 
     def stats_line(self) -> str:
         lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)

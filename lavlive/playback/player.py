@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from .playlist import Entry, Playlist
 from .preparer import Preparer
 from .presenter import FrameLog, Presenter
 
+if TYPE_CHECKING:
+    from ..web.server import WebServer
+
 log = logging.getLogger(__name__)
 
 RESTART_SECONDS = 3.0  # 'previous' later than this into a track restarts it, as music players do
@@ -56,6 +60,7 @@ class PlayOptions:
     synthesis_threads: int = 1
     stage: StageLink = field(default_factory=lambda: StageLink(Preset()))  # keys, OSC and MIDI steer the look
     ndi: NdiOutput | None = None  # every shown frame also goes out over NDI
+    web: WebServer | None = None  # the control page: the playlist, stats and preview go to it
     inputs: tuple[str, ...] = ()  # the command's inputs, named in the state file
     state_file: Path | None = None  # where to keep the show's state (playback/resume.py) every few seconds
     health_file: Path | None = None  # where to write a health line every second (playback/health.py)
@@ -131,7 +136,7 @@ class Player:
         self.order = playlist if isinstance(playlist, PlayOrder) else PlayOrder(playlist)
         self.window, self.audio, self.preparer = window, audio, preparer
         self.options = options
-        self.presenter = Presenter(window, options.stage, options.ndi, options.stats)
+        self.presenter = Presenter(window, options.stage, options.ndi, options.stats, options.web)
         self.show: Show | None = None
         self.stopped_by: int | None = None  # the signal that ended the show, if any
         self.paused = False
@@ -242,7 +247,7 @@ class Player:
                 if show.end is None or show.clock() >= show.end or self.audio.silent:
                     return 0
             if show.running:
-                self.presenter.report(lambda: self.stats_line(show))
+                self.presenter.report(lambda: self.stats_line(show), lambda: self.figures(show))
             self._keeper.tick(show)
             self._sleep(show)
         return 128 + self.stopped_by
@@ -315,8 +320,9 @@ class Player:
         track = now[1].track
         place = self.order.at(track.position)
         n = place.size if place is not None else len(self.playlist.entries)
-        log.info("track %d/%d: %s", (place.index if place is not None else track.position % n) + 1, n,
-                 track.describe())
+        index = place.index if place is not None else track.position % n
+        log.info("track %d/%d: %s", index + 1, n, track.describe())
+        self.presenter.publish("playlist", {"tracks": [e.name for e in self.playlist.entries], "current": index})
 
     def _nothing_played(self) -> str:
         return f"no track could be played (last: {self._last_skip})" if self.skipped else "no track could be played"
@@ -326,15 +332,22 @@ class Player:
         """Frames shown so far."""
         return self.presenter.shown
 
-    def stats_line(self, show: Show) -> str:
-        fps = self.presenter.fps
+    def figures(self, show: Show) -> dict[str, Any]:
+        """How the show runs now: for the stats line and the control page."""
         s = show.engine.stats
         offsets = np.abs(np.array(self.offsets)) * 1000 if self.offsets else np.zeros(1)
         ws_q, frame_q = show.engine.queue_depths()
         ahead = (self.audio.written - self.audio.clock() * self.audio.sample_rate) / self.audio.sample_rate
-        audio = "silent clock" if self.audio.silent else f"audio {ahead:.1f} s queued"
+        now = show.sounding()
+        return {"fps": round(self.presenter.fps, 1), "skipped": s.frames_skipped, "dropped": s.frames_dropped,
+                "queue_ws": ws_q, "queue_frames": frame_q, "audio_queued": None if self.audio.silent else round(ahead, 2),
+                "av_mean_ms": round(float(np.mean(offsets)), 1), "av_p95_ms": round(float(np.percentile(offsets, 95)), 1),
+                "draw_ms": round(s.draw_seconds * 1000, 1), "track": None if now is None else now[1].track.describe()}
+
+    def stats_line(self, show: Show) -> str:
+        f = self.figures(show)
+        audio = "silent clock" if f["audio_queued"] is None else f"audio {f['audio_queued']:.1f} s queued"
         link = self.options.stage.link_status()
-        return (f"{fps:.1f} fps | skipped {s.frames_skipped} dropped {s.frames_dropped} | queues ws {ws_q} "
-                f"frames {frame_q}, {audio} | A/V offset {np.mean(offsets):.0f} ms mean, "
-                f"{np.percentile(offsets, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms"
-                + ("" if link is None else f" | {link}"))
+        return (f"{f['fps']:.1f} fps | skipped {f['skipped']} dropped {f['dropped']} | queues ws {f['queue_ws']} "
+                f"frames {f['queue_frames']}, {audio} | A/V offset {f['av_mean_ms']:.0f} ms mean, "
+                f"{f['av_p95_ms']:.0f} ms p95 | draw {f['draw_ms']:.0f} ms" + ("" if link is None else f" | {link}"))

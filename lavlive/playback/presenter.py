@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from ..output.display import Display
 from ..output.display.ndi import NdiOutput
 from ..pipeline.frame import Frame
 from ..stage import StageLink
+
+if TYPE_CHECKING:
+    from ..web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +93,12 @@ class ViewKeys:
 
 
 class Presenter:
-    """Shows finished frames on a display and over NDI, counts them, and reports the stats once a second."""
+    """Shows finished frames on a display, over NDI and in the control page's preview, counts them, and reports
+    the stats once a second."""
 
-    def __init__(self, display: Display, stage: StageLink, ndi: NdiOutput | None = None, stats: bool = False) -> None:
-        self.display, self.stage, self.ndi = display, stage, ndi
+    def __init__(self, display: Display, stage: StageLink, ndi: NdiOutput | None = None, stats: bool = False,
+                 web: WebServer | None = None) -> None:
+        self.display, self.stage, self.ndi, self.web = display, stage, ndi, web
         self.keys = ViewKeys(display, stage, stats)
         self.shown = 0
         self._shown_times: deque[float] = deque(maxlen=512)
@@ -112,6 +117,8 @@ class Presenter:
         self.display.swap()
         if self.ndi is not None:
             self.ndi.send_frame(frame)
+        if self.web is not None:
+            self.web.offer(frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)
 
     def count(self, frame: Frame, shown_at: float) -> None:
         """`frame` reached the screen at monotonic time `shown_at`: counted, and its onset and beat go out."""
@@ -124,14 +131,21 @@ class Presenter:
         """Frames shown per second, lately."""
         return recent_rate(self._shown_times)
 
-    def report(self, line: Callable[[], str]) -> bool:
-        """Once a second (True then): the state out over OSC, and `line()` on screen and in the log if the
-        stats are on."""
+    def publish(self, kind: str, message: dict[str, Any]) -> None:
+        """To the control pages, if any (a playlist, stats)."""
+        if self.web is not None:
+            self.web.publish(kind, message)
+
+    def report(self, line: Callable[[], str], figures: Callable[[], dict[str, Any]] | None = None) -> bool:
+        """Once a second (True then): the state out over OSC, `figures()` to the control pages, and `line()` on
+        screen and in the log if the stats are on."""
         now = time.monotonic()
         if now < self._next_stats:
             return False
         self._next_stats = now + STATS_EVERY
         self.stage.send_state(self.fps)
+        if self.web is not None and self.web.pages and figures is not None:
+            self.web.publish("stats", {"stats": {**figures(), **self.stage.link_figures(), "pages": self.web.pages}})
         if self.keys.stats_on:
             text = line()
             self.display.set_overlay(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ..pipeline.model import load_model
 from ..pipeline.synthesizer import SynthesisOptions
 from ..presets import Preset, load_preset
 from ..stage import StageLink
+from ..web import open_web
 from .live_player import LivePlayer
 from .logs import logging_to
 from .order import PlayOrder
@@ -30,6 +32,9 @@ from .playlist import Playlist, load_playlist
 from .preparer import Preparer
 from .resume import default_state_file, read_state, resume_place
 from .settings import LiveSettings, PlaySettings
+
+if TYPE_CHECKING:
+    from ..web.server import WebServer
 
 PLAY_KEYS = "keys: space pause, n / p next / previous, f fullscreen, s stats, r new seed, q / Esc quit"
 LIVE_KEYS = "keys: f fullscreen, s stats, r new seed, q / Esc quit"
@@ -58,10 +63,14 @@ def play(settings: PlaySettings) -> int:
         if log_path:
             logging.getLogger("lavlive.play").info("logging to %s", log_path)
         stage = s.stage.open(preset)
+        web = None
         try:
             order, start = _play_order(s, playlist, read_playlist if playlist.loop else None, state_file, stage)
-            return _play(s, order, start, state_file, stage)
+            web = open_web(s.stage.web, stage)
+            return _play(s, order, start, state_file, stage, web)
         finally:
+            if web is not None:
+                web.close()
             stage.close()
 
 
@@ -88,7 +97,7 @@ def clock_text(seconds: float) -> str:
 
 
 def _play(s: PlaySettings, order: PlayOrder, start: tuple[int, float], state_file: Path | None,
-          stage: StageLink) -> int:
+          stage: StageLink, web: WebServer | None) -> int:
     log = logging.getLogger("lavlive.play")
     playlist = order.playlist
     if state_file is not None:
@@ -104,7 +113,8 @@ def _play(s: PlaySettings, order: PlayOrder, start: tuple[int, float], state_fil
             preparer = Preparer(s.models, audio.sample_rate, audio.channels, s.preset, s.seed)
             options = PlayOptions(fps=s.fps, display_latency=s.display_latency, stats=s.stats,
                                   frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi,
-                                  inputs=s.inputs, state_file=state_file, health_file=s.health_file, start=start)
+                                  inputs=s.inputs, state_file=state_file, health_file=s.health_file, start=start,
+                                  web=web)
             player = Player(order, display, audio, preparer, options)
             with signals_call(player.stop):
                 code = player.run()
@@ -129,10 +139,14 @@ def live(settings: LiveSettings) -> int:
     check_options(s.models.precision, s.models.execution, device)
     with logging_to(None, False):
         stage = s.stage.open(preset)
+        web = None
         try:
+            web = open_web(s.stage.web, stage, live=True)
             with serial_here() as cores:
-                player, code = _live(s, preset, stage, cores)
+                player, code = _live(s, preset, stage, cores, web)
         finally:
+            if web is not None:
+                web.close()
             stage.close()
         logging.getLogger("lavlive.live").info("stopped: %d frames shown", player.shown)
     return code
@@ -149,7 +163,8 @@ def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
             yield np.repeat(block[:1], channels, axis=0)
 
 
-def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int) -> tuple[LivePlayer, int]:
+def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int,
+          web: WebServer | None) -> tuple[LivePlayer, int]:
     """Open the display, the models and the input, and run the live loop until it ends."""
     log = logging.getLogger("lavlive.live")
     ndi = open_ndi(s.display.ndi, s.fps)
@@ -171,7 +186,7 @@ def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int) -> tupl
         log.info("synthesis: %s on %s", model.synthesizer.describe(), model.device)
         # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
         player = LivePlayer(plan, source, display, stage, synthesis_threads=max(1, cores - 1),
-                            frame_log=s.frame_log, stats=s.stats, ndi=ndi, health_file=s.health_file)
+                            frame_log=s.frame_log, stats=s.stats, ndi=ndi, health_file=s.health_file, web=web)
         try:
             with signals_call(player.stop):
                 return player, player.run()

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import LavliveError, given
+from ..errors import LavliveError, given, shown
 from ..control import ControlPath
 from ..presets import Preset
-from .parameters import Action, StageControls, apply, check, preset_values
+from .parameters import Action, StageControls, StageError, apply, check, preset_values
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def parse_endpoint(text: str, option: str, default_host: str = "127.0.0.1") -> t
 @dataclass(frozen=True)
 class StageSettings:
     """What steers a show besides the keys, as the command line gives it: OSC in ([HOST:]PORT) and out, a MIDI
-    map and port, how long switches fade (`crossfade`, seconds) and where they start, Ableton Link."""
+    map and port, how long switches fade (`crossfade`, seconds) and where they start, Ableton Link, the web page."""
 
     osc: str | None = None
     osc_send: str | None = None
@@ -60,6 +60,7 @@ class StageSettings:
     switch_on: str = "now"
     link: bool = False
     link_quantum: int = 4
+    web: str | None = None  # the control page's [HOST:]PORT: opened by the show beside these (lavlive.web)
 
     def open(self, preset: Preset) -> StageLink:
         """The inputs these settings ask for, feeding controls that start from `preset`."""
@@ -84,6 +85,7 @@ class StageLink:
             raise LavliveError(f"--switch-on {switch_on}: needs --link (to join an Ableton Link session)")
         self.controls = StageControls(preset, crossfade, switch_on == "beat")
         self.switch_on = switch_on
+        self.base_preset = preset  # the look the show started from
         self.clock: Callable[[], float] | None = None  # seconds of the show seen now (-inf: not started); the player's
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
         self.preset: Preset | None = None  # the preset last switched to on stage, if any
@@ -107,6 +109,26 @@ class StageLink:
         except BaseException:
             self.close()
             raise
+
+    def set_switch_on(self, mode: object) -> None:
+        """Where switches start from now on (one of SWITCH_ON; the Link ones need --link); StageError if refused."""
+        if mode not in SWITCH_ON:
+            raise StageError(f"stage: switch on {shown(mode)}: use one of {', '.join(SWITCH_ON)}")
+        if str(mode).startswith("link") and self.link is None:
+            raise StageError(f"stage: switch on {mode}: this show has no Ableton Link session (--link)")
+        self.switch_on = str(mode)
+        self.controls.set("crossfade/beat", int(mode == "beat"))
+
+    @property
+    def switch_mode(self) -> str:
+        """Where the next switch starts, as the controls say now ('crossfade/beat' may have been set over OSC)."""
+        if self.switch_on.startswith("link"):
+            return self.switch_on
+        return "beat" if self.controls.state()["crossfade/beat"] else "now"
+
+    @property
+    def switch_modes(self) -> tuple[str, ...]:
+        return SWITCH_ON if self.link is not None else SWITCH_ON[:2]
 
     def apply_to(self, paths: list[tuple[ControlPath, float]]) -> None:
         """Analysis thread: pending changes to every running path, given with the show time its audio
@@ -212,6 +234,13 @@ class StageLink:
     def link_status(self) -> str | None:
         """Tempo, beat of the bar and peers, for the stats line; None without Link."""
         return None if self.link is None else self.link.now().describe()
+
+    def link_figures(self) -> dict[str, Any]:
+        """Tempo and peers for the control page; empty without Link."""
+        if self.link is None:
+            return {}
+        now = self.link.now()
+        return {"tempo": round(float(now.tempo), 1), "peers": int(now.peers)}
 
     def send_state(self, fps: float) -> None:
         if self.state_out is not None:
