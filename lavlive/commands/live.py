@@ -7,10 +7,11 @@ from pathlib import Path
 
 from ..errors import LavliveError
 from ..playback import LIVE_KEYS, LiveSettings, live
+from ..playback.recorder import check_record_file
 from ..presets import ENCODERS
 from .arguments import DEVICE_HINT, FILE, check_frame_log, check_output_file, exit_now, nonempty
-from .options import (add_control_options, add_health_option, add_stage_options, add_window_options, device_name,
-                      display_settings, model_settings, stage_settings)
+from .options import (add_control_options, add_health_option, add_record_option, add_stage_options, add_window_options,
+                      device_name, display_settings, model_settings, stage_settings)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="one line per shown frame: its audio time and when it was captured, planned, drawn, shown; "
                         "its beat count and when the newest beat was captured; a model switch's dissolve weight")
     add_health_option(p)
+    add_record_option(p)
     add_stage_options(p)
     p.set_defaults(run=run)
 
@@ -42,7 +44,7 @@ def settings(args: argparse.Namespace) -> LiveSettings:
         input_device=device_name(args.input_device), channels=args.channels, encoder=args.encoder,
         block_ms=args.block_ms, preset=args.preset, seed=args.seed, models=model_settings(args),
         display=display_settings(args), stage=stage_settings(args), fps=args.fps, stats=args.stats,
-        frame_log=args.frame_log, health_file=args.health_file)
+        frame_log=args.frame_log, health_file=args.health_file, record=args.record)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,4 +52,6 @@ def run(args: argparse.Namespace) -> int:
         raise LavliveError(f"--block-ms {args.block_ms:g}: use 2 to 500")
     check_frame_log(args.frame_log)
     check_output_file("--health-file", args.health_file)
+    if args.record is not None:
+        check_record_file(args.record)
     return exit_now(args, live(settings(args)))

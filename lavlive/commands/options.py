@@ -118,6 +118,13 @@ def add_health_option(p: argparse.ArgumentParser) -> None:
                         "systemd the watchdog is fed too (docs/installations.md)")
 
 
+def add_record_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--record", type=nonempty("--record", FILE, Path), default=None, metavar="VIDEO",
+                   help="record what the screen shows, with what is heard, into VIDEO (.mp4, .mov, .mkv), plus "
+                        "VIDEO.json with every change made during the show (lavlive render --replay VIDEO.json "
+                        "draws it again at full quality); never overwrites; Ctrl-C leaves VIDEO.partial.EXT")
+
+
 def stage_settings(args: argparse.Namespace) -> StageSettings:
     """The stage inputs the options ask for (keys alone when no OSC, MIDI or Link is); checked when opened."""
     return StageSettings(osc=args.osc, osc_send=args.osc_send, midi_map=args.midi_map, midi_port=args.midi_port,

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..errors import LavliveError
 from ..playback import PLAY_KEYS, PlaySettings, play
+from ..playback.recorder import check_record_file
 from .arguments import DEVICE_HINT, FILE, check_frame_log, check_output_file, exit_now, nonempty
-from .options import (add_control_options, add_health_option, add_stage_options, add_window_options, device_name,
-                      display_settings, model_settings, stage_settings)
+from .options import (add_control_options, add_health_option, add_record_option, add_stage_options, add_window_options,
+                      device_name, display_settings, model_settings, stage_settings)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write one line per shown frame: index, presentation time, audio clock at the swap, offset, "
                         "track, time.monotonic() at the swap, a seed or preset switch's weight (0 → 1 as it fades in)")
     add_health_option(p)
+    add_record_option(p)
     add_stage_options(p)
     p.add_argument("--no-vsync", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
@@ -67,6 +69,8 @@ def _check_args(args: argparse.Namespace) -> None:
     check_frame_log(args.frame_log)
     check_output_file("--state-file", args.state_file)
     check_output_file("--health-file", args.health_file)
+    if args.record is not None:
+        check_record_file(args.record)
 
 
 def settings(args: argparse.Namespace) -> PlaySettings:
@@ -75,7 +79,8 @@ def settings(args: argparse.Namespace) -> PlaySettings:
         display=display_settings(args, kiosk=args.kiosk), stage=stage_settings(args), fps=args.fps,
         audio_device=device_name(args.audio_device), shuffle=args.shuffle, loop=args.loop, crossfade=args.crossfade,
         kiosk=args.kiosk, log=args.log, display_latency=args.display_latency / 1000, stats=args.stats,
-        frame_log=args.frame_log, resume=args.resume, state_file=args.state_file, health_file=args.health_file)
+        frame_log=args.frame_log, resume=args.resume, state_file=args.state_file,
+        health_file=args.health_file, record=args.record)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from ..devices import DEVICE_CHOICES
 from ..errors import LavliveError
 from ..images import SCALE_MODES
 from ..pipeline.synthesizer import parse_size
-from ..render import RenderSettings, VideoSettings, render
+from ..render import RenderSettings, VideoSettings, render, replay
 from ..render.video import ENCODERS, X264_SPEEDS
 from .arguments import FILE, check_times, nonempty
 from .options import add_control_options, add_synthesis_options, model_settings
@@ -21,8 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a track to a video file (H.264 + the track's audio)",
                        description="Render the visuals of a track offline into a video file with its audio, "
                                    "plus OUT.json with everything needed to reproduce it.")
-    p.add_argument("input", type=nonempty("INPUT", "give an audio file"),
+    p.add_argument("input", type=nonempty("INPUT", "give an audio file"), nargs="?",
                    help="audio file (wav, flac, ogg, opus, mp3, m4a, …)")
+    p.add_argument("--replay", type=nonempty("--replay", FILE, Path), default=None, metavar="SHOW.json",
+                   help="instead of a track: draw again a show recorded with play --record VIDEO, from VIDEO.json "
+                        "(its tracks, changes, frame rate and sound), at this render's size and quality")
     p.add_argument("-o", "--output", required=True, type=nonempty("--output", FILE),
                    help="video to write (.mp4, .mov, .mkv)")
     add_control_options(p)
@@ -62,6 +65,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    if (args.input is None) == (args.replay is None):
+        raise LavliveError("render: give an audio file, or --replay SHOW.json (not both)")
+    if args.replay is not None:
+        given = [name for name, value in (("--preset", args.preset), ("--seed", args.seed), ("--segments",
+                 args.segments), ("--duration", args.duration)) if value is not None]
+        if given or args.start:
+            raise LavliveError(f"--replay: {', '.join(given) or '--start'} cannot be given: the show's sidecar "
+                               "says what was played")
     if not 0 <= args.crf <= 51:
         raise LavliveError(f"--crf {args.crf}: use 0 (lossless) to 51")
     if args.batch is not None and not 1 <= args.batch <= 256:
@@ -86,7 +97,7 @@ def settings(args: argparse.Namespace) -> RenderSettings:
     video = VideoSettings(fps=args.fps, size=args.size, scale=args.scale, crf=args.crf, speed=args.speed,
                           encoder=args.encoder)
     return RenderSettings(
-        input=Path(args.input), output=Path(args.output), preset=args.preset, seed=args.seed,
+        input=Path(args.input or args.replay), output=Path(args.output), preset=args.preset, seed=args.seed,
         models=model_settings(args), video=video, start=args.start, duration=args.duration, threads=args.threads,
         batch=args.batch, force=args.force, segments=args.segments, cluster=args.cluster,
         keep_segments=args.keep_segments, command=tuple(args.argv))
@@ -94,4 +105,6 @@ def settings(args: argparse.Namespace) -> RenderSettings:
 
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
+    if args.replay is not None:
+        return replay(settings(args), args.replay)
     return render(settings(args))

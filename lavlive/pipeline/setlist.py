@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -139,8 +139,9 @@ class Timeline(Protocol):
 class TrackVisuals:
     """One track's control path run over its audio at the encoder's rate; ws and cues at any local time."""
 
-    def __init__(self, track: Track) -> None:
+    def __init__(self, track: Track, before_block: Callable[[ControlPath], None] | None = None) -> None:
         self.track = track
+        self.before_block = before_block  # a replay applying the show's changes where the show did (render/replay.py)
         self.control = ControlTrack(track.path.frame_rate, capacity=int(track.path.frame_rate * 4) + 4)
         self.cues = ControlTrack(track.path.frame_rate, capacity=self.control.capacity)  # ControlPath.cues
         self.source: Iterator[np.ndarray] | None = None
@@ -161,6 +162,8 @@ class TrackVisuals:
                     self.source = self._open()
                 block = next(self.source, None)
                 path = self.track.path
+                if self.before_block is not None:
+                    self.before_block(path)
                 ws = path.flush() if block is None else path.push(block)
                 self.done = block is None
             except Exception as e:  # noqa: BLE001 - a damaged (or vanished) file freezes its picture; the show goes on

@@ -47,6 +47,7 @@ from .presenter import FrameLog, Presenter
 
 if TYPE_CHECKING:
     from ..web.server import WebServer
+    from .recording import Recording
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class LivePlayer:
 
     def __init__(self, plan: LivePlan, source: DeviceSource, display: Display, stage: StageLink,
                  synthesis_threads: int = 1, frame_log: Path | None = None, stats: bool = False,
-                 ndi: NdiOutput | None = None, health_file: Path | None = None, web: WebServer | None = None) -> None:
+                 ndi: NdiOutput | None = None, health_file: Path | None = None, web: WebServer | None = None,
+                 recording: Recording | None = None) -> None:
         self.plan, self.source, self.stage = plan, source, stage
         self.engine = Engine(plan, None, ahead_frames=8, synthesis_threads=synthesis_threads, newest=True)
         self.presenter = Presenter(display, stage, ndi, stats, web)
@@ -69,6 +71,7 @@ class LivePlayer:
         self._log: FrameLog | None = None
         self.health_file = health_file
         self._last_frame: float | None = None  # Unix time the last frame reached the screen
+        self.recording = recording  # what is shown and heard, into a video (its audio: the input, tapped by run)
 
     @property
     def shown(self) -> int:
@@ -84,8 +87,11 @@ class LivePlayer:
                                  "index,time,captured,planned,drawn,shown,latency,beats,beat_captured,dissolve")
         files = FileKeeper(log.warning) if self.health_file is not None else None
         self._health = HealthReporter(self.health_file, files)
+        complete = False
         try:
-            return self._loop()
+            code = self._loop()
+            complete = self.stopped_by is None
+            return code
         finally:
             self._health.close()
             if files is not None:
@@ -93,6 +99,8 @@ class LivePlayer:
             self.engine.close(0.3)
             if self._log is not None:
                 self._log.close()
+            if self.recording is not None:
+                self.recording.close(complete)
 
     def _loop(self) -> int:
         while self.stopped_by is None:
@@ -164,6 +172,8 @@ class LivePlayer:
 
     def _shown(self, frame: Frame, shown: float) -> None:
         self.presenter.count(frame, shown)
+        if self.recording is not None:
+            self.recording.frame(frame.time, frame)
         self._last_frame = time.time()
         captured = self.source.captured_at(round(frame.time * self.source.sample_rate))
         if captured is None:

@@ -39,7 +39,8 @@ from .keeper import ShowKeeper
 from .order import PlayOrder
 from .playlist import Entry, Playlist
 from .preparer import Preparer
-from .presenter import FrameLog, Presenter
+from .presenter import FrameLog, Presenter, ws_fingerprint
+from .recording import Recording, track_info
 
 if TYPE_CHECKING:
     from ..web.server import WebServer
@@ -65,6 +66,8 @@ class PlayOptions:
     state_file: Path | None = None  # where to keep the show's state (playback/resume.py) every few seconds
     health_file: Path | None = None  # where to write a health line every second (playback/health.py)
     start: tuple[int, float] = (0, 0.0)  # (position in the play order, seconds into its file) to start at
+    record: Path | None = None  # record what is shown and heard (playback/recording.py)
+    settings: dict[str, Any] = field(default_factory=dict)  # the show's settings, for a recording's sidecar
 
 
 class Show:
@@ -150,6 +153,7 @@ class Player:
         self.earlier_losses = (0, 0)  # frames skipped and dropped by the shows before this one
         self.last_frame: float | None = None  # Unix time the last frame reached the screen
         self._keeper: ShowKeeper | None = None  # while running: the state and health files, systemd
+        self._recording: Recording | None = None
 
     # -- the play order ----------------------------------------------------------------------
 
@@ -187,16 +191,27 @@ class Player:
 
     def run(self) -> int:
         if self.options.frame_log is not None:
-            self._frame_log = FrameLog(self.options.frame_log, "index,time,clock,offset,track,shown,switch")
+            self._frame_log = FrameLog(self.options.frame_log, "index,time,clock,offset,track,shown,switch,ws")
+        o = self.options
+        if o.record is not None:
+            self._recording = Recording(o.record, o.fps, self.audio.sample_rate, self.audio.channels, o.stage, "play",
+                                        o.settings)
+            self.audio.tap = self._recording.audio
         self._keeper = ShowKeeper(self)
+        complete = False
         try:
-            return self._loop()
+            code = self._loop()
+            complete = self.stopped_by is None
+            return code
         finally:
             self._keeper.close(self.show)
             if self.show is not None:
                 self.show.close()
             if self._frame_log is not None:
                 self._frame_log.close()
+            if self._recording is not None:
+                self.audio.tap = None
+                self._recording.close(complete)
 
     def _start(self, position: int) -> None:
         """A new show from `position`: audio already queued is dropped, the window keeps its picture."""
@@ -208,7 +223,10 @@ class Player:
             self.audio.pause(True)
             if not self.show.close():
                 log.info("the previous track's threads are still finishing a frame")
+        delivered = self.audio.delivered
         base = self.audio.flush()
+        if self._recording is not None:
+            self._recording.recorder.cut(delivered, base)  # queued for the old show, never heard
         self._announced = -1
         backoff = len(self.playlist.entries) if self.playlist.loop else 0  # every track failed: wait between tries
         self.show = Show(position, self.upcoming(position), self.audio, self.options, base, self.on_skip, backoff)
@@ -306,10 +324,13 @@ class Player:
         self.presenter.count(frame, time.monotonic())
         self.last_frame = time.time()
         self.offsets.append(offset)
+        if self._recording is not None:
+            self._recording.frame(show.base / show.rate + frame.time, frame)
         if self._frame_log is not None:
             now = show.sounding()
             self._frame_log.write(f"{frame.index},{frame.time:.6f},{heard:.6f},{offset:.6f},"
-                                  f"{now[1].track.position if now else -1},{time.monotonic():.6f},{frame.switch:.6f}")
+                                  f"{now[1].track.position if now else -1},{time.monotonic():.6f},{frame.switch:.6f},"
+                                  f"{ws_fingerprint(frame.ws)}")
 
     def _announce(self, show: Show) -> None:
         now = show.sounding()
@@ -322,6 +343,8 @@ class Player:
         n = place.size if place is not None else len(self.playlist.entries)
         index = place.index if place is not None else track.position % n
         log.info("track %d/%d: %s", index + 1, n, track.describe())
+        if self._recording is not None:
+            self._recording.track(track.path, (show.base + now[1].start) / show.rate, track_info(track))
         self.presenter.publish("playlist", {"tracks": [e.name for e in self.playlist.entries], "current": index})
 
     def _nothing_played(self) -> str:

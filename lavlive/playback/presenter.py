@@ -8,6 +8,7 @@ players handle alike are handled here too (f fullscreen, s stats, r a new seed).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import deque
@@ -59,6 +60,19 @@ class FrameLog:
                 file.close()
         except OSError:
             pass
+
+
+def ws_fingerprint(ws: np.ndarray) -> str:
+    """A frame's ws as one number, for a frame log to be compared with a replay's: their projection on a fixed
+    random unit vector. Equal ws give equal numbers; float noise (the thread count of a reduction: ~1e-5) moves it
+    by about as much, and a real change (another seed, a change a block later) by far more."""
+    flat = np.ascontiguousarray(ws, np.float64).ravel()
+    return f"{float(flat @ _direction(len(flat))):.7f}"
+
+
+@functools.lru_cache(maxsize=4)
+def _direction(size: int) -> np.ndarray:
+    return np.random.default_rng(size).standard_normal(size) / np.sqrt(size)
 
 
 def recent_rate(times: deque[float], seconds: float = 2.0) -> float:

@@ -30,6 +30,7 @@ from .order import PlayOrder
 from .player import Player, PlayOptions
 from .playlist import Playlist, load_playlist
 from .preparer import Preparer
+from .recording import Recording, absolute
 from .resume import default_state_file, read_state, resume_place
 from .settings import LiveSettings, PlaySettings
 
@@ -92,6 +93,13 @@ def _play_order(s: PlaySettings, playlist: Playlist, reload: Callable[[], Playli
     return order, start
 
 
+def show_settings(s: PlaySettings | LiveSettings) -> dict:
+    """What a recording's sidecar says of the show's settings (a replay starts from them)."""
+    m = s.models
+    return {"inputs": list(getattr(s, "inputs", ())), "preset": s.preset, "seed": s.seed, "model": absolute(m.model),
+            "encoder_weights": absolute(m.encoder_weights), "precision": m.precision}
+
+
 def clock_text(seconds: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
@@ -114,7 +122,7 @@ def _play(s: PlaySettings, order: PlayOrder, start: tuple[int, float], state_fil
             options = PlayOptions(fps=s.fps, display_latency=s.display_latency, stats=s.stats,
                                   frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi,
                                   inputs=s.inputs, state_file=state_file, health_file=s.health_file, start=start,
-                                  web=web)
+                                  web=web, record=s.record, settings={**show_settings(s), "threads": cores})
             player = Player(order, display, audio, preparer, options)
             with signals_call(player.stop):
                 code = player.run()
@@ -152,15 +160,20 @@ def live(settings: LiveSettings) -> int:
     return code
 
 
-def _mixed(source: Iterator[np.ndarray], channels: int) -> Iterator[np.ndarray]:
-    """Input blocks [c, n] mixed to the encoder's channel count."""
+def _mixed(source: Iterator[np.ndarray], channels: int, recording: Recording | None = None) -> Iterator[np.ndarray]:
+    """Input blocks [c, n] mixed to the encoder's channel count (and heard by the recording, if any)."""
+    position = 0
     for block in source:
         if block.shape[0] == channels:
-            yield block
+            mixed = block
         elif channels == 1:
-            yield block.mean(axis=0, keepdims=True)
+            mixed = block.mean(axis=0, keepdims=True)
         else:
-            yield np.repeat(block[:1], channels, axis=0)
+            mixed = np.repeat(block[:1], channels, axis=0)
+        if recording is not None:
+            recording.audio(position, mixed.T)
+        position += mixed.shape[1]
+        yield mixed
 
 
 def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int,
@@ -182,11 +195,17 @@ def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int,
                               latency="low", max_backlog=MAX_BACKLOG)
         log.info("input: %s at %d Hz, %g ms blocks; control path lookahead %.0f ms; %s", source.name, rate,
                  s.block_ms, path.lookahead * 1000, LIVE_KEYS)
-        plan = LivePlan(_mixed(source, path.encoder.channels), path, s.fps, model.synthesizer, stage)
+        recording = None
+        if s.record is not None:
+            recording = Recording(s.record, s.fps, rate, path.encoder.channels, stage, "live",
+                                  {**show_settings(s), "input": source.name, "threads": cores})
+            recording.journal.track(path, {"input": source.name, "from": 0.0})
+        plan = LivePlan(_mixed(source, path.encoder.channels, recording), path, s.fps, model.synthesizer, stage)
         log.info("synthesis: %s on %s", model.synthesizer.describe(), model.device)
         # Synthesis leaves one core to the analysis: live, the control path must keep up with the input.
         player = LivePlayer(plan, source, display, stage, synthesis_threads=max(1, cores - 1),
-                            frame_log=s.frame_log, stats=s.stats, ndi=ndi, health_file=s.health_file, web=web)
+                            frame_log=s.frame_log, stats=s.stats, ndi=ndi, health_file=s.health_file, web=web,
+                            recording=recording)
         try:
             with signals_call(player.stop):
                 return player, player.run()

@@ -26,6 +26,7 @@ class ShowSettings:
     stats: bool = False
     frame_log: Path | None = None
     health_file: Path | None = None  # a health line every second (playback/health.py)
+    record: Path | None = None  # what is shown and heard, into a video with a sidecar (playback/recording.py)
 
 
 @dataclass(frozen=True, kw_only=True)

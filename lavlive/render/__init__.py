@@ -9,11 +9,13 @@ analysis figure.
     cluster     segments as Ray tasks (optional extra lavlive[cluster])
     video       H.264 with the track's audio through PyAV; joining segments by stream copy
     sidecar     OUT.json: everything needed to render the same video again
+    replay      `render --replay`: a show recorded by `play --record`, drawn again from its sidecar
     figure      `lavlive analyze`: the control path recorded over a track, drawn as one PNG
 """
 
 from .figure import AnalyzeSettings, analyze
 from .offline import render
+from .replay import replay
 from .settings import RenderSettings, VideoSettings
 
-__all__ = ["AnalyzeSettings", "RenderSettings", "VideoSettings", "analyze", "render"]
+__all__ = ["AnalyzeSettings", "RenderSettings", "VideoSettings", "analyze", "render", "replay"]

@@ -10,7 +10,9 @@ never touched. With `segments` the render is split by time and drawn on Ray (ren
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import av
 import torch
@@ -25,7 +27,7 @@ from ..generator.runtime import check_options
 from ..interrupts import signals_call
 from ..pipeline.engine import Engine
 from ..pipeline.model import load_model
-from ..pipeline.synthesizer import SynthesisOptions
+from ..pipeline.synthesizer import Size, SynthesisOptions
 from ..pipeline.track import RENDER_BLOCK_SECONDS
 from ..presets import Preset, load_preset
 from ..progress import Progress
@@ -72,6 +74,33 @@ def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int)
     guess = round(Fraction(source.duration) * fps) if source.duration else None  # the header's length
 
     codec = choose_encoder(s.video.encoder, device.type == "cuda")
+
+    def describe(writer: VideoWriter) -> str:
+        return (f"rendering {size} at {fps_text(fps)} fps, batch {batch} on {device} ({synthesizer.describe()}), "
+                f"{codec}; audio: {writer.audio.description if writer.audio else 'none'}")
+
+    # The control path gets as many threads as synthesis: EnCodec's float32 results depend on the
+    # thread count, and torch's count is per process in effect (a segmented render uses the same).
+    code, writer, engine = write_frames(
+        s, lambda: Engine.for_track(source, path, synthesizer, fps, batch=batch, analysis_threads=cores,
+                                    synthesis_threads=cores),
+        size, fps, codec, guess, describe, batch, audio_from=s.input, start=s.start, duration=s.duration)
+    if code is not None:
+        return code
+    duration = engine.plan.duration or 0.0
+    made = Rendered(device, batch, cores, size, path.encoder.source, writer.frames_written, duration,
+                    writer.audio.description if writer.audio else None, codec)
+    sidecar = write_sidecar(s, preset, model.G, made)
+    print(f"wrote {s.output} ({writer.frames_written} frames, {duration:.2f} s) and {sidecar.name}")
+    return 0
+
+
+def write_frames(s: RenderSettings, make_engine: Callable[[], Engine], size: Size, fps: Fraction, codec: str,
+                 guess: int | None, describe: Callable[[VideoWriter], str], batch: int,
+                 **audio: Any) -> tuple[int | None, VideoWriter, Engine]:
+    """The engine's frames into s.output, under a temporary name moved into place when complete; Ctrl-C keeps
+    what was written as OUT.partial.EXT. Returns (128 + the signal if one stopped it, else None), the writer
+    and the engine. `audio`: VideoWriter's audio arguments."""
     file = AtomicFile(s.output, "rendering")
     stopped: list[int] = []  # the signal that asked us to stop, if any
     engine: Engine | None = None
@@ -86,14 +115,10 @@ def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int)
     # encoding a frame and muxing it would drop the frame, and one while finishing would lose the file.
     with signals_call(stop):
         try:
-            writer = VideoWriter(file.tmp, fps, size, s.video.crf, s.video.speed, audio_from=s.input, start=s.start,
-                                 duration=s.duration, container=container_format(s.output), codec=codec)
-            print(f"rendering {size} at {fps_text(fps)} fps, batch {batch} on {device} ({synthesizer.describe()}), "
-                  f"{codec}; audio: {writer.audio.description if writer.audio else 'none'}")
-            # The control path gets as many threads as synthesis: EnCodec's float32 results depend on the
-            # thread count, and torch's count is per process in effect (a segmented render uses the same).
-            engine = Engine.for_track(source, path, synthesizer, fps, batch=batch, analysis_threads=cores,
-                                      synthesis_threads=cores)
+            writer = VideoWriter(file.tmp, fps, size, s.video.crf, s.video.speed, container=container_format(s.output),
+                                 codec=codec, **audio)
+            print(describe(writer))
+            engine = make_engine()
             if stopped:
                 engine.stop()
             with engine, Progress(guess, "frame", "rendering") as bar:
@@ -107,7 +132,7 @@ def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int)
                 kept = (f"kept the {writer.frames_written} frames rendered so far in {file.keep_partial()}"
                         if writer.frames_written else "no frames were rendered")
                 print(f"lavlive: interrupted; {kept}", file=sys.stderr)
-                return 128 + stopped[0]
+                return 128 + stopped[0], writer, engine
             file.commit()
         except torch.cuda.OutOfMemoryError:
             raise LavliveError(f"out of GPU memory at batch {batch}, {size}: try a smaller --batch or --size, "
@@ -117,12 +142,7 @@ def _render(s: RenderSettings, preset: Preset, device: torch.device, cores: int)
         finally:
             _close(writer)
             file.discard()
-    duration = engine.plan.duration or 0.0
-    made = Rendered(device, batch, cores, size, path.encoder.source, writer.frames_written, duration,
-                    writer.audio.description if writer.audio else None, codec)
-    sidecar = write_sidecar(s, preset, model.G, made)
-    print(f"wrote {s.output} ({writer.frames_written} frames, {duration:.2f} s) and {sidecar.name}")
-    return 0
+    return None, writer, engine
 
 
 def _close(writer: VideoWriter | None) -> None:

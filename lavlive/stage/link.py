@@ -86,6 +86,8 @@ class StageLink:
         self.controls = StageControls(preset, crossfade, switch_on == "beat")
         self.switch_on = switch_on
         self.base_preset = preset  # the look the show started from
+        # Told of every change applied to a path (path, values, crossfade, on_beat, at): a recording's sidecar.
+        self.journal: Callable[..., None] | None = None
         self.clock: Callable[[], float] | None = None  # seconds of the show seen now (-inf: not started); the player's
         self.values: dict[str, Any] = {}  # every parameter set so far, for paths that start later
         self.preset: Preset | None = None  # the preset last switched to on stage, if any
@@ -141,8 +143,10 @@ class StageLink:
             state = self.controls.state()
             at = self._line(paths) if "seed" in changes else None
             for path, origin in paths:
-                apply(changes, path, state["crossfade"], bool(state["crossfade/beat"]),
-                      None if at is None else at - origin)
+                how = (state["crossfade"], bool(state["crossfade/beat"]), None if at is None else at - origin)
+                if self.journal is not None:
+                    self.journal(path, changes, *how)
+                apply(changes, path, *how)
 
     def _follow_link(self, paths: list[tuple[ControlPath, float]]) -> None:
         """The session's timeline against each path's audio time, for the 'link/beat' and 'link/bar' sources: a
@@ -177,6 +181,8 @@ class StageLink:
         with self._lock:
             values = dict(self.values)
         if values:
+            if self.journal is not None:
+                self.journal(path, values)
             apply(values, path)
 
     def look(self) -> tuple[Preset | None, dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ class AudioOutput:
         self.retry_seconds = max(0.05, float(retry_seconds))
         device, name = find_output(device, self.channels)
         self.stats = AudioStats()
+        self.tap: Callable[[int, np.ndarray], None] | None = None  # told of each block written (a recording)
         self._started = False
         self._closed = False
         self._ring = Ring(max(int(buffer_seconds * self.sample_rate), 1024), self.channels, self.sample_rate)
@@ -58,7 +60,14 @@ class AudioOutput:
         """Append [n, channels] float32 (the feeder thread); waits (sleeping in small steps, never busy) while the
         ring is full; returns False if `stop` was set (or the output closed) while waiting. If `flush` is called
         while this waits, the rest of the block is dropped with the rest of the unplayed audio."""
+        if self.tap is not None:
+            self.tap(self._ring.w, block)
         return self._ring.write(block, stop)
+
+    @property
+    def delivered(self) -> int:
+        """Samples handed to the device so far (it plays them even if the rest is flushed)."""
+        return self._ring.r
 
     @property
     def written(self) -> int:
