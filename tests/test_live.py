@@ -115,7 +115,8 @@ def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log_path = tmp_path / "frames.csv"
-    live = start_live(tmp_path / "first.pt", log_path, "--osc", str(port), "--switch-fade", "1.0")
+    live = start_live(tmp_path / "first.pt", log_path, "--osc", str(port), "--switch-fade", "1.0", "--record",
+                      str(tmp_path / "set.mkv"))
     try:
         player = subprocess.Popen(["paplay", str(tmp_path / "clicks.wav")])
         time.sleep(2.0)
@@ -138,6 +139,26 @@ def test_a_model_switch_over_osc_dissolves_without_a_stall(xvfb, pulse, tmp_path
     assert np.all(np.diff(during) == 1)  # one dissolve, no frame left out of it
     playing = data["shown"][data["shown"] > data["shown"][0] + 2.0]
     assert np.diff(playing).max() < 0.5  # the picture never stalled, loading included
+
+    # The recording (stopped by a signal: set.partial.mkv) holds the frames shown, the dissolve composed as the
+    # window showed it, and the input heard: the clicks, in step with the pictures' time.
+    import av
+
+    with av.open(str(tmp_path / "set.partial.mkv")) as recorded:
+        frames = [f.to_ndarray(format="rgb24").astype(float) for f in recorded.decode(video=0)]
+    with av.open(str(tmp_path / "set.partial.mkv")) as recorded:
+        stream = recorded.streams.audio[0]
+        sound = np.concatenate([f.to_ndarray() for f in recorded.decode(stream)], axis=1)[0]
+        rate = stream.rate
+    sidecar = json.loads((tmp_path / "set.partial.mkv.json").read_text())
+    assert sidecar["recorded"]["not_kept"] == 0 and len(frames) == sidecar["recorded"]["frames"] == len(data), out
+    assert abs(len(sound) / rate - data["time"][-1]) < 0.5  # the input, as long as the pictures' time
+    hits = np.flatnonzero(np.abs(sound) > 0.3)
+    assert len(np.unique(hits // (rate // 4))) >= 10  # the clicks were heard (15 of them, 0.5 s apart)
+    before, after = frames[during[0] - 1], frames[during[-1] + 1]
+    swap = np.abs(after - before).mean()  # what a cut from one model to the other would change at once
+    steps = [np.abs(frames[k + 1] - frames[k]).mean() for k in range(during[0] - 1, during[-1] + 1)]
+    assert max(steps) < 0.6 * swap, (steps, swap)  # recorded as a dissolve, over its frames
 
 
 def test_a_9_16_canvas_goes_out_over_ndi_at_its_shape_and_moves_on_the_clicks(pulse, tmp_path):

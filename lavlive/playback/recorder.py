@@ -29,6 +29,7 @@ from typing import Any
 import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
+from PIL import Image
 
 from ..errors import LavliveError
 from ..files import AtomicFile, check_writable
@@ -216,7 +217,9 @@ class Recorder:
             height, width = image.shape[:2]
             self._writer = _Writer(self.file.tmp, self.fps, height, width, self.rate, self.channels)
         picture = image
-        if blend is not None and alpha > 0 and blend.shape == image.shape:
+        if blend is not None and alpha > 0:
+            if blend.shape != image.shape:  # another model's size, dissolving in: as the window scales it
+                blend = np.asarray(Image.fromarray(blend).resize((image.shape[1], image.shape[0]), Image.BILINEAR))
             picture = (image * (1.0 - alpha) + blend * alpha + 0.5).astype(np.uint8)
         if self._writer.picture(picture, max(0.0, seconds)):
             self.recorded += 1
