@@ -164,3 +164,33 @@ def test_a_recording_never_overwrites_and_a_bad_sidecar_is_one_line(media, tmp_p
         assert_clean_error(lavlive("render", "--replay", sidecar, "-o", tmp_path / "r.mp4"), words)
     assert_clean_error(lavlive("render", media / "music12.wav", "--replay", tmp_path / "broken.json", "-o",
                                tmp_path / "r.mp4"), "not both")
+
+
+def test_a_skip_cuts_the_unheard_audio_and_the_recording_stays_in_step(xvfb, pulse, media, tmp_path):
+    """`next` during the first track: the audio queued for it but never heard leaves the recording, the second track
+    follows at once, sound and pictures end together, and the sidecar names both tracks with where each begins."""
+    from pythonosc.udp_client import SimpleUDPClient
+
+    video, frames_csv, said = tmp_path / "skip.mp4", tmp_path / "frames.csv", tmp_path / "said.txt"
+    show = _kiosk([str(media / "music12.wav"), str(media / "beat1.wav"), "--model", str(media / "tiny64.pt"),
+                   "--record", str(video), "--frame-log", str(frames_csv), "--osc", "127.0.0.1:0"], said)
+    try:
+        osc = int(_wait(lambda: [x for x in said.read_text().splitlines() if "OSC: listening on" in x],
+                        "OSC")[0].split(":")[-1].split()[0])
+        wait_for_log(frames_csv, lambda log: log["time"][-1] > 2.0)
+        SimpleUDPClient("127.0.0.1", osc).send_message("/lavlive/next", 1)
+        assert show.wait(timeout=60) == 0, said.read_text()
+    finally:
+        if show.poll() is None:
+            show.kill()
+    sidecar = json.loads((tmp_path / "skip.mp4.json").read_text())
+    first, second = sidecar["tracks"]
+    assert first["entry"]["path"].endswith("music12.wav") and second["entry"]["path"].endswith("beat1.wav")
+    assert 2.0 < second["from"] < 5.0, sidecar["tracks"]  # where the skip was heard
+    frames, audio, rate = _decoded(video)
+    seconds = audio.shape[1] / rate
+    assert seconds == pytest.approx(second["from"] + 2.0, abs=0.15), (seconds, second["from"])  # no unheard audio
+    with av.open(str(video)) as c:
+        last = max(f.time for f in c.decode(video=0))
+    assert last == pytest.approx(seconds, abs=0.2)  # the pictures end with the sound
+    assert len(frames) > 0.8 * 30 * seconds  # a few frames fewer: the next track's pre-roll, frames skipped
