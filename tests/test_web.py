@@ -240,3 +240,33 @@ def test_a_browser_steers_a_running_show_and_reads_its_state(xvfb, pulse, media,
     finally:
         _stop(show)
     assert show.returncode in (0, 143), said.read_text()
+
+
+def test_presets_and_seeds_come_with_thumbnails_from_the_loaded_model(tiny_generator, chromium):
+    """The page shows a picture of each preset and of each seed offered, drawn from the show's model in the
+    background; clicking a seed's picture sets that seed."""
+    from selenium.webdriver.common.by import By
+
+    from lavlive.pipeline import Model, ModelSettings, Synthesizer
+
+    stage = StageLink(load_preset(None))
+    web = WebServer(stage, "127.0.0.1", 0).start()
+    model = Model(tiny_generator, Synthesizer(tiny_generator))
+    web.draw_looks(lambda: model, ModelSettings())
+    try:
+        chromium.get(f"http://127.0.0.1:{web.port}/")
+        pictured = lambda css: [img for img in chromium.find_elements(By.CSS_SELECTOR, css)  # noqa: E731
+                                if (img.get_attribute("src") or "").startswith("data:image/jpeg")]
+        _wait(lambda: len(pictured("#preset-tiles img")) >= 3, "preset thumbnails", 60)
+        seeds = _wait(lambda: len(pictured("#seed-tiles img")) == len(web.thumbnails.seeds) and
+                      pictured("#seed-tiles img"), "seed thumbnails", 60)
+        sizes = {chromium.execute_script("return arguments[0].naturalWidth", img) for img in seeds}
+        assert sizes == {tiny_generator.img_resolution}  # a picture of the model's, at most 128 wide
+        sources = {img.get_attribute("src") for img in seeds}
+        assert len(sources) == len(seeds)  # each seed looks different
+        chosen = web.thumbnails.seeds[2]
+        seeds[2].click()
+        _wait(lambda: stage.controls.state()["seed"] == chosen, "the seed clicked is set", 10)
+    finally:
+        web.close()
+        stage.close()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,6 +79,20 @@ class Model:
         when the encoder is random."""
         return ControlPath.for_generator(self.G, preset, settings.encoder_weights, settings.download,
                                          str(self.device), low_latency, stats=self.stats)
+
+
+    def still(self, preset: Preset, settings: ModelSettings = ModelSettings(), seconds: float = 2.0) -> Any:
+        """What `preset` looks like with this model: the frame its control path gives after `seconds` of the demo
+        music (a thumbnail on the control page), as the synthesizer returns frames. Any thread may call it."""
+        from ..audio.demo import demo_track
+
+        path, _ = self.control_path(preset, settings)
+        rate = path.encoder.sample_rate
+        audio = demo_track(seconds, rate, bpm=120.0, seed=1)[: path.encoder.channels]
+        ws, cues = path.push(audio.astype(np.float32)), path.cues
+        if len(ws) == 0:
+            ws, cues = path.flush(), path.cues
+        return self.synthesizer(np.ascontiguousarray(ws[-1:]), 0, np.asarray(cues[-1:, 3:], np.float64))[0]
 
 
 def load_model(path: str | Path | None, device: str | torch.device, options: SynthesisOptions = SynthesisOptions(),

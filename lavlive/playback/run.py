@@ -119,6 +119,8 @@ def _play(s: PlaySettings, order: PlayOrder, start: tuple[int, float], state_fil
         try:
             display = open_display(s.display)
             preparer = Preparer(s.models, audio.sample_rate, audio.channels, s.preset, s.seed)
+            if web is not None:
+                web.draw_looks(lambda: preparer.model(s.models.model), s.models)
             options = PlayOptions(fps=s.fps, display_latency=s.display_latency, stats=s.stats,
                                   frame_log=s.frame_log, kiosk=s.kiosk, synthesis_threads=cores, stage=stage, ndi=ndi,
                                   inputs=s.inputs, state_file=state_file, health_file=s.health_file, start=start,
@@ -188,6 +190,8 @@ def _live(s: LiveSettings, preset: Preset, stage: StageLink, cores: int,
                                    canvas=s.models.canvas)
         model = load_model(s.models.model, s.models.device, options, say=print)
         path, notice = model.control_path(preset, s.models, low_latency=True)
+        if web is not None:
+            web.draw_looks(lambda: model, s.models)
         if notice:
             print(notice)
         rate = path.encoder.sample_rate

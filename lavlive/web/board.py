@@ -9,6 +9,7 @@ Messages to the page (JSON text; the picture preview goes as binary JPEG):
     {"type": "stats", "stats": {...}}          once a second
     {"type": "playlist", "tracks": [...], "current": i}
     {"type": "refused", "message": "..."}      to the page whose change was refused
+    {"type": "thumbnail", "key": "preset:NAME" or "seed:PRESET:SEED", "image": "data:image/jpeg;base64,..."}
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def parameters(live: bool) -> list[dict[str, Any]]:
     return out
 
 
-def hello(live: bool, switch_modes: tuple[str, ...] = SWITCH_ON) -> dict[str, Any]:
-    return {"type": "hello", "parameters": parameters(live), "presets": builtin_presets(),
+def hello(live: bool, switch_modes: tuple[str, ...] = SWITCH_ON, seeds: list[int] | None = None) -> dict[str, Any]:
+    """The first message: what the page draws its controls from; `seeds`: the seeds offered with thumbnails."""
+    return {"type": "hello", "parameters": parameters(live), "presets": builtin_presets(), "seeds": seeds or [],
             "switch_modes": list(switch_modes), "triggers": [n for n, p in PARAMETERS.items() if p.kind == TRIGGER],
             "preset_kind": PRESET}
 

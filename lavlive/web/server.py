@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -22,9 +23,12 @@ from aiohttp import WSMsgType, web
 
 from ..errors import LavliveError
 from ..stage import StageError, StageLink
+from ..pipeline.model import Model, ModelSettings
+from ..presets import builtin_presets
 from . import board
 from .access import COOKIE, Access
 from .preview import grab, jpeg
+from .thumbnails import Thumbnails
 
 log = logging.getLogger("lavlive.web")
 
@@ -46,6 +50,7 @@ class Page:
         self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(QUEUE)
         self.preview = True
         self.window, self.count = 0, 0
+        self.thumbnails: list[str] = []
 
     def put(self, item: str | bytes) -> None:
         """Queue `item`; a full queue drops its oldest message."""
@@ -61,6 +66,8 @@ class Page:
         return self.count > MAX_RATE
 
     async def send_all(self) -> None:
+        for text in self.thumbnails:  # the pictures drawn before the page opened (not through the small queue)
+            await self.ws.send_str(text)
         while True:
             item = await self.queue.get()
             if isinstance(item, bytes):
@@ -83,6 +90,8 @@ class WebServer:
         self._next_preview = 0.0
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self.thumbnails: Thumbnails | None = None
+        self._preset_shown: str | None = None  # the preset whose seeds have thumbnails
 
     @property
     def port(self) -> int:
@@ -140,7 +149,14 @@ class WebServer:
             raise
         self.access.port = self._runner.addresses[0][1]
 
+    def draw_looks(self, model: Callable[[], Model], settings: ModelSettings) -> None:
+        """Thumbnails of the presets and seeds from `model()` (called on the drawing thread: it may load)."""
+        self.thumbnails = Thumbnails(model, settings, lambda message: self._loop.call_soon_threadsafe(
+            self._fan_out, json.dumps({"type": "thumbnail", **message}), False))
+
     def close(self) -> None:
+        if self.thumbnails is not None:
+            self.thumbnails.close()
         self.stage.controls.unsubscribe(self._changed)
         if self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -193,6 +209,15 @@ class WebServer:
     def _send_state(self) -> None:
         self._state_due = False
         self._fan_out(self._state_message(), False)
+        self._want_seeds()
+
+    def _want_seeds(self) -> None:
+        """Thumbnails of the seeds offered, with the preset on screen (again when it changes)."""
+        preset = self.stage.preset or self.stage.base_preset
+        if self.thumbnails is None or not self._pages or preset.name == self._preset_shown:
+            return
+        self._preset_shown = preset.name
+        self.thumbnails.want_seeds(preset, self.thumbnails.seeds)
 
     def _allowed(self, request: web.Request) -> bool:
         return self.access.request_ok(request.headers, request.query, request.cookies)
@@ -227,9 +252,16 @@ class WebServer:
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_MESSAGE)
         await ws.prepare(request)
         page = Page(ws)
-        for text in (json.dumps(board.hello(self.live, self.stage.switch_modes)), self._state_message(), *tuple(self._latest.values())):
+        seeds = self.thumbnails.seeds if self.thumbnails is not None else []
+        for text in (json.dumps(board.hello(self.live, self.stage.switch_modes, seeds)), self._state_message(),
+                     *tuple(self._latest.values())):
             page.put(text)
         self._pages.append(page)
+        if self.thumbnails is not None:
+            page.thumbnails = [json.dumps({"type": "thumbnail", **m}) for m in self.thumbnails.drawn()]
+            self.thumbnails.want_presets(builtin_presets())
+            self._preset_shown = None
+            self._want_seeds()
         sender = self._loop.create_task(page.send_all())
         try:
             async for message in ws:

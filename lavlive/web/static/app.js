@@ -10,6 +10,9 @@ let pendingSet = {};
 let sendTimer = null;
 let messageTimer = null;
 let previewUrl = null;
+let seeds = [];
+let presetOnScreen = null;
+const thumbs = new Map();    // "preset:NAME" / "seed:PRESET:SEED" -> data URL
 
 function send(message) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({token, ...message}));
@@ -44,7 +47,7 @@ function shownNumber(value, kind) {
   return kind === "int" ? String(value) : Number(value).toFixed(Math.abs(value) >= 100 ? 0 : 2);
 }
 
-function fader(name, kind, min, max, doc, onChange) {
+function fader(name, kind, min, max, doc, onChange, label = name) {
   const row = element("div", {class: "control", title: doc});
   const input = element("input", {type: "range", min, max, "data-name": name,
     step: kind === "int" ? 1 : (max - min) / 1000});
@@ -53,7 +56,7 @@ function fader(name, kind, min, max, doc, onChange) {
     output.textContent = shownNumber(Number(input.value), kind);
     onChange(kind === "int" ? parseInt(input.value, 10) : Number(input.value));
   });
-  row.append(element("span", {}, name), input, output);
+  row.append(element("span", {}, label), input, output);
   return {row, input, output, kind};
 }
 
@@ -76,10 +79,34 @@ function buildParameters(parameters) {
   }
 }
 
+function tile(key, label, onClick) {
+  const button = element("button", {class: "tile"});
+  const img = element("img", {"data-key": key, alt: label});
+  if (thumbs.has(key)) img.src = thumbs.get(key);
+  button.append(img, element("span", {}, label));
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+function showSeedTiles() {  // the seeds offered, pictured with the preset on screen
+  document.getElementById("seed-tiles").replaceChildren(...seeds.map(seed =>
+    tile(`seed:${presetOnScreen}:${seed}`, String(seed), () => send({set: {seed}}))));
+}
+
+function showThumbnail(message) {
+  thumbs.set(message.key, message.image);
+  for (const img of document.querySelectorAll("img[data-key]")) {
+    if (img.dataset.key === message.key) img.src = message.image;
+  }
+}
+
 function hello(message) {
   buildParameters(message.parameters);
+  seeds = message.seeds;
   const select = document.getElementById("preset");
   select.replaceChildren(...message.presets.map(name => element("option", {value: name}, name)));
+  document.getElementById("preset-tiles").replaceChildren(...message.presets.map(name =>
+    tile(`preset:${name}`, name, () => send({set: {preset: name}}))));
   const modes = document.getElementById("switch-modes");
   modes.replaceChildren(...message.switch_modes.map(mode => {
     const b = element("button", {"data-mode": mode}, mode);
@@ -101,6 +128,10 @@ function showState(message) {
   if (![...select.options].some(o => o.value === state.preset)) select.append(element("option", {value: state.preset},
     state.preset));
   select.value = state.preset;
+  if (state.preset !== presetOnScreen) {
+    presetOnScreen = state.preset;
+    showSeedTiles();
+  }
   for (const b of document.querySelectorAll("#switch-modes button")) {
     b.classList.toggle("on", b.dataset.mode === message.switch_on);
   }
@@ -116,7 +147,7 @@ function showRoutes(routes) {
     for (const r of routes) {
       const name = `route/${r.name}/amount`;
       const div = element("div", {class: "route"});
-      const c = fader(name, "float", r.min, r.max, r.describe, v => setLater(name, v));
+      const c = fader(name, "float", r.min, r.max, r.describe, v => setLater(name, v), r.name);
       div.append(c.row, element("small", {}, r.describe));
       box.append(div);
       controls.set(name, c);
@@ -184,6 +215,7 @@ function connect() {
     else if (message.type === "stats") showStats(message.stats);
     else if (message.type === "playlist") showPlaylist(message);
     else if (message.type === "refused") say(message.message);
+    else if (message.type === "thumbnail") showThumbnail(message);
   });
 }
 
