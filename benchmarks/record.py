@@ -94,8 +94,9 @@ def main() -> None:
             picture = gan_picture(size)
             for dissolve in (False, True):
                 display, encoder = recorder_costs(picture, args.frames, folder, dissolve)
-                print(f"  {size:>4}²{' + dissolve' if dissolve else '          '}  display thread {display:6.3f} ms/frame"
-                      f"   encoder thread {encoder:6.1f} ms/frame  ({1000 / encoder:5.1f} frames/s at most)")
+                what = f"{size:>4}²{' + dissolve' if dissolve else '          '}"
+                print(f"  {what}  display thread {display:6.3f} ms/frame   encoder thread {encoder:6.1f} ms/frame  "
+                      f"({1000 / encoder:5.1f} frames/s at most)")
         if args.no_show:
             return
         if start_xvfb() is None or not start_pulse():

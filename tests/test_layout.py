@@ -20,7 +20,8 @@ LAYERS = (  # lowest first; a package's modules share its layer
      "lavlive.devices", "lavlive.images", "lavlive.effects", "lavlive.snapshot"),
     ("lavlive.generator",), ("lavlive.audio",), ("lavlive.modulation",), ("lavlive.presets",), ("lavlive.control",),
     ("lavlive.stage",),
-    ("lavlive.pipeline", "lavlive.output", "lavlive.web"), ("lavlive.render", "lavlive.playback"), ("lavlive.commands",),
+    ("lavlive.pipeline", "lavlive.output", "lavlive.web"), ("lavlive.render", "lavlive.playback"),
+    ("lavlive.commands",),
     ("lavlive.cli", "lavlive.__main__"),
 )
 

@@ -49,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats", action="store_true", help="show the stats line from the start (s toggles)")
     p.add_argument("--frame-log", type=nonempty("--frame-log", FILE, Path), default=None, metavar="CSV",
                    help="write one line per shown frame: index, presentation time, audio clock at the swap, offset, "
-                        "track, time.monotonic() at the swap, a seed or preset switch's weight (0 → 1 as it fades in)")
+                        "track, time.monotonic() at the swap, a seed or preset switch's weight (0 → 1 as it fades "
+                        "in), a fingerprint of its ws")
     add_health_option(p)
     add_record_option(p)
     add_stage_options(p)

@@ -9,8 +9,10 @@ come out equal, frame by frame. Values are plain JSON; a preset's routes as thei
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import weakref
 from typing import Any
 
 from .. import __version__
@@ -33,9 +35,16 @@ class ShowJournal:
     def __init__(self, kind: str, settings: dict[str, Any]) -> None:
         self.kind, self.settings = kind, settings
         self._lock = threading.Lock()
-        self._changes: dict[int, list[dict[str, Any]]] = {}  # by id(path)
+        self._keys: weakref.WeakKeyDictionary[ControlPath, int] = weakref.WeakKeyDictionary()  # a path's number:
+        # not its id (reused once it is gone), and not the path itself (a show of months would keep every one)
+        self._numbers = itertools.count()
+        self._changes: dict[int, list[dict[str, Any]]] = {}
         self._tracks: dict[int, dict[str, Any]] = {}
-        self._paths: list[ControlPath] = []  # held, so the ids stay theirs
+
+    def _key(self, path: ControlPath) -> int:
+        if path not in self._keys:
+            self._keys[path] = next(self._numbers)
+        return self._keys[path]
 
     def changed(self, path: ControlPath, values: dict[str, Any], crossfade: float = 0.0, on_beat: bool = False,
                 at: float | None = None) -> None:
@@ -43,17 +52,12 @@ class ShowJournal:
         change = {"next_time": path.next_time, "values": plain_values(values), "crossfade": crossfade,
                   "on_beat": on_beat, "at": at}
         with self._lock:
-            if id(path) not in self._changes:
-                self._paths.append(path)
-                self._changes[id(path)] = []
-            self._changes[id(path)].append(change)
+            self._changes.setdefault(self._key(path), []).append(change)
 
     def track(self, path: ControlPath, info: dict[str, Any]) -> None:
         """A track began sounding; `info` says what it is (entry, preset, model, where in the file it starts)."""
         with self._lock:
-            if id(path) not in self._tracks:
-                self._paths.append(path)
-                self._tracks[id(path)] = info
+            self._tracks.setdefault(self._key(path), info)
 
     def to_dict(self, recorded: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -226,7 +226,7 @@ class Player:
         delivered = self.audio.delivered
         base = self.audio.flush()
         if self._recording is not None:
-            self._recording.recorder.cut(delivered, base)  # queued for the old show, never heard
+            self._recording.cut(delivered, base)  # queued for the old show, never heard
         self._announced = -1
         backoff = len(self.playlist.entries) if self.playlist.loop else 0  # every track failed: wait between tries
         self.show = Show(position, self.upcoming(position), self.audio, self.options, base, self.on_skip, backoff)
@@ -363,8 +363,10 @@ class Player:
         ahead = (self.audio.written - self.audio.clock() * self.audio.sample_rate) / self.audio.sample_rate
         now = show.sounding()
         return {"fps": round(self.presenter.fps, 1), "skipped": s.frames_skipped, "dropped": s.frames_dropped,
-                "queue_ws": ws_q, "queue_frames": frame_q, "audio_queued": None if self.audio.silent else round(ahead, 2),
-                "av_mean_ms": round(float(np.mean(offsets)), 1), "av_p95_ms": round(float(np.percentile(offsets, 95)), 1),
+                "queue_ws": ws_q, "queue_frames": frame_q,
+                "audio_queued": None if self.audio.silent else round(ahead, 2),
+                "av_mean_ms": round(float(np.mean(offsets)), 1),
+                "av_p95_ms": round(float(np.percentile(offsets, 95)), 1),
                 "draw_ms": round(s.draw_seconds * 1000, 1), "track": None if now is None else now[1].track.describe()}
 
     def stats_line(self, show: Show) -> str:

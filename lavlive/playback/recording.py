@@ -49,6 +49,10 @@ class Recording:
         """[n, channels] samples from stream sample `position` on (as the sound card gets them)."""
         self.recorder.audio(position, block.T)
 
+    def cut(self, heard: int, resume: int) -> None:
+        """A skip: stream samples [heard, resume) were queued but will never be heard."""
+        self.recorder.cut(heard, resume)
+
     def frame(self, position: float, frame: Frame) -> None:
         """`frame` reached the screen, heard with stream second `position`."""
         self.recorder.frame(position, frame.image, None if frame.blend is None else frame.blend.image, frame.alpha)

@@ -1,10 +1,11 @@
 """The control page's server: aiohttp on its own thread and event loop, beside the show.
 
 The show's threads never wait for it: `publish` and `offer` hand data to the loop with
-`call_soon_threadsafe` and return. Each page has a small queue of its own; a page that reads slowly
-(a phone on bad Wi-Fi) loses old updates, never the show's time. Changes from a page go through
-`StageControls.set`, the same checks and the same queue OSC uses, so they take effect between two
-audio blocks; a page that sends more than MAX_RATE messages a second has the rest refused.
+`call_soon_threadsafe` and return. Each page has a small outbox of its own: a page that reads
+slowly (a phone on bad Wi-Fi) gets the latest state, never a backlog, and never costs the show time.
+Changes from a page go through `StageControls.set`, the same checks and the same queue OSC uses, so
+they take effect between two audio blocks; a page that sends more than MAX_RATE messages a second
+has the rest refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from html import escape
 from importlib import resources
 from typing import Any
 
@@ -33,7 +36,7 @@ from .thumbnails import Thumbnails
 log = logging.getLogger("lavlive.web")
 
 STATIC = resources.files("lavlive.web") / "static"
-QUEUE = 16  # messages waiting for one page; beyond, the oldest go
+EVENTS = 64  # events waiting for one page (refusals, thumbnails); beyond, the oldest go
 MAX_RATE = 60  # messages a second a page may send (a fader dragged sends about 30)
 MAX_MESSAGE = 64 * 1024
 STATE_DELAY = 0.03  # seconds a state update waits for more changes to go with it
@@ -43,20 +46,28 @@ SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'sel
 
 
 class Page:
-    """One open control page: its socket, its outgoing queue, and how many messages it sent this second."""
+    """One open control page: what waits to be sent to it, and how many messages it sent this second.
+
+    A page that reads slowly gets the latest state, stats, playlist and preview (each replaces the one still
+    waiting: never stale, never piling up) and the last EVENTS events (refusals, thumbnails), in order."""
+
+    LATEST = ("state", "stats", "playlist", "preview")
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(QUEUE)
         self.preview = True
         self.window, self.count = 0, 0
-        self.thumbnails: list[str] = []
+        self._events: deque[str | bytes] = deque(maxlen=EVENTS)
+        self._latest: dict[str, str | bytes] = {}
+        self._wake = asyncio.Event()
 
-    def put(self, item: str | bytes) -> None:
-        """Queue `item`; a full queue drops its oldest message."""
-        if self.queue.full():
-            self.queue.get_nowait()
-        self.queue.put_nowait(item)
+    def put(self, item: str | bytes, kind: str) -> None:
+        if kind in self.LATEST:
+            self._latest.pop(kind, None)
+            self._latest[kind] = item
+        else:
+            self._events.append(item)
+        self._wake.set()
 
     def over_rate(self) -> bool:
         second = int(time.monotonic())
@@ -66,14 +77,18 @@ class Page:
         return self.count > MAX_RATE
 
     async def send_all(self) -> None:
-        for text in self.thumbnails:  # the pictures drawn before the page opened (not through the small queue)
-            await self.ws.send_str(text)
         while True:
-            item = await self.queue.get()
-            if isinstance(item, bytes):
-                await self.ws.send_bytes(item)
-            else:
-                await self.ws.send_str(item)
+            await self._wake.wait()
+            self._wake.clear()
+            while self._events or self._latest:
+                if self._events:
+                    item = self._events.popleft()
+                else:
+                    item = self._latest.pop(next(iter(self._latest)))
+                if isinstance(item, bytes):
+                    await self.ws.send_bytes(item)
+                else:
+                    await self.ws.send_str(item)
 
 
 class WebServer:
@@ -152,7 +167,7 @@ class WebServer:
     def draw_looks(self, model: Callable[[], Model], settings: ModelSettings) -> None:
         """Thumbnails of the presets and seeds from `model()` (called on the drawing thread: it may load)."""
         self.thumbnails = Thumbnails(model, settings, lambda message: self._loop.call_soon_threadsafe(
-            self._fan_out, json.dumps({"type": "thumbnail", **message}), False))
+            self._fan_out, json.dumps({"type": "thumbnail", **message}), "thumbnail"))
 
     def close(self) -> None:
         if self.thumbnails is not None:
@@ -173,7 +188,7 @@ class WebServer:
         text = json.dumps({"type": kind, **message}, default=board.plain)
         self._latest[kind] = text
         if self._pages:
-            self._loop.call_soon_threadsafe(self._fan_out, text, False)
+            self._loop.call_soon_threadsafe(self._fan_out, text, kind)
 
     def offer(self, image: Any, blend: Any = None, alpha: float = 0.0) -> None:
         """The frame just shown (display thread): a few times a second, while a page wants it, a small copy goes
@@ -193,14 +208,14 @@ class WebServer:
 
     # -- on the loop ----------------------------------------------------------------------------
 
-    def _fan_out(self, item: str | bytes, preview: bool) -> None:
+    def _fan_out(self, item: str | bytes, kind: str) -> None:
         for page in self._pages:
-            if not preview or page.preview:
-                page.put(item)
+            if kind != "preview" or page.preview:
+                page.put(item, kind)
 
     async def _send_preview(self, picture: Any) -> None:
         data = await self._loop.run_in_executor(None, jpeg, picture)
-        self._fan_out(data, True)
+        self._fan_out(data, "preview")
 
     def _state_message(self) -> str:
         preset = self.stage.preset or self.stage.base_preset
@@ -208,7 +223,7 @@ class WebServer:
 
     def _send_state(self) -> None:
         self._state_due = False
-        self._fan_out(self._state_message(), False)
+        self._fan_out(self._state_message(), "state")
         self._want_seeds()
 
     def _want_seeds(self) -> None:
@@ -231,7 +246,7 @@ class WebServer:
             response.set_cookie(COOKIE, request.query["token"], httponly=True, samesite="Strict", path="/")
             raise response
         html = (STATIC / "index.html").read_text(encoding="utf-8")
-        html = html.replace("{{token}}", self.access.token or "")
+        html = html.replace("{{token}}", escape(self.access.token or ""))  # LAVLIVE_WEB_TOKEN may hold anything
         return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
@@ -253,12 +268,14 @@ class WebServer:
         await ws.prepare(request)
         page = Page(ws)
         seeds = self.thumbnails.seeds if self.thumbnails is not None else []
-        for text in (json.dumps(board.hello(self.live, self.stage.switch_modes, seeds)), self._state_message(),
-                     *tuple(self._latest.values())):
-            page.put(text)
+        page.put(json.dumps(board.hello(self.live, self.stage.switch_modes, seeds)), "hello")
+        page.put(self._state_message(), "state")
+        for kind, text in tuple(self._latest.items()):
+            page.put(text, kind)
         self._pages.append(page)
         if self.thumbnails is not None:
-            page.thumbnails = [json.dumps({"type": "thumbnail", **m}) for m in self.thumbnails.drawn()]
+            for drawn in self.thumbnails.drawn():
+                page.put(json.dumps({"type": "thumbnail", **drawn}), "thumbnail")
             self.thumbnails.want_presets(builtin_presets())
             self._preset_shown = None
             self._want_seeds()
@@ -279,7 +296,7 @@ class WebServer:
         except ValueError:
             message = None
         if not isinstance(message, dict):
-            page.put(json.dumps({"type": "refused", "message": "not a JSON object"}))
+            page.put(json.dumps({"type": "refused", "message": "not a JSON object"}), "refused")
             return True
         if not self.access.token_ok(message.get("token")):
             log.warning("web: a message with a wrong token was refused; closing that page")
@@ -287,7 +304,8 @@ class WebServer:
             return False
         if page.over_rate():
             if page.count == MAX_RATE + 1:
-                page.put(json.dumps({"type": "refused", "message": f"more than {MAX_RATE} messages a second"}))
+                page.put(json.dumps({"type": "refused", "message": f"more than {MAX_RATE} messages a second"}),
+                         "refused")
             return True
         if "preview" in message:
             page.preview = bool(message["preview"])
@@ -302,5 +320,5 @@ class WebServer:
                 await self._loop.run_in_executor(None, self.stage.controls.set_many, changes)  # presets load files
         except StageError as e:
             log.warning("web: %s", e)
-            page.put(json.dumps({"type": "refused", "message": str(e)}))
+            page.put(json.dumps({"type": "refused", "message": str(e)}), "refused")
         return True
