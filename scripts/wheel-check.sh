@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install lavlive as a user does and use it: build the wheel and the sdist, check that they carry every
 # file of the package, the presets and the shaders, install the wheel (not editable) into a fresh venv
-# outside the checkout, then render, analyze and play a demo track from an empty folder.
+# outside the checkout, then render, analyze, play (with its control page and a recording) and replay a demo
+# track from an empty folder.
 # Needs scripts/setup.sh --test first (Xvfb, PulseAudio, python -m build in .venv). CI runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,8 +68,9 @@ step "lavlive analyze"
 "$lavlive" analyze demo.wav -o analysis.png
 test -s analysis.png
 
-step "lavlive play --web (Xvfb $DISPLAY, PulseAudio): the control page is served from the wheel"
-timeout 120 "$lavlive" play demo.wav --frame-log frames.csv --size 320x240 --web 127.0.0.1:0 > play.txt 2>&1 &
+step "lavlive play --web --record (Xvfb $DISPLAY, PulseAudio): the control page is served from the wheel"
+timeout 120 "$lavlive" play demo.wav --frame-log frames.csv --size 320x240 --web 127.0.0.1:0 --record show.mp4 \
+  > play.txt 2>&1 &
 player=$!
 "$work/venv/bin/python" - <<'PY'
 import time, urllib.request
@@ -88,6 +90,21 @@ wait "$player" || { cat play.txt; exit 1; }
 shown=$(($(wc -l < frames.csv) - 1))
 [ "$shown" -ge 3 ] || { echo "wheel-check: play showed only $shown frames"; exit 1; }
 echo "wheel-check: play showed $shown frames of the 3 s track and ended by itself"
+
+step "lavlive render --replay: the recorded show drawn again from its sidecar"
+timeout 300 "$lavlive" render --replay show.mp4.json -o replay.mp4
+"$work/venv/bin/python" - "$shown" <<'PY'
+import json, sys, av
+recorded = json.load(open("show.mp4.json"))["recorded"]
+with av.open("show.mp4") as c:
+    kept = sum(1 for _ in c.decode(video=0))
+with av.open("replay.mp4") as c:
+    replayed = sum(1 for _ in c.decode(video=0))
+shown = int(sys.argv[1])
+assert kept == recorded["frames"] == shown and recorded["complete"], (kept, recorded, shown)
+assert replayed == round(recorded["seconds"] * 30), (replayed, recorded)
+print(f"wheel-check: the recording holds the {kept} frames shown; the replay {replayed} frames at full rate")
+PY
 
 step "pip install 'lavlive[cluster]' + render --segments 2 --cluster local (Ray)"
 "$work/venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel[cluster]" >"$work/pip-cluster.log" 2>&1 \
