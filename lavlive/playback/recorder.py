@@ -192,8 +192,11 @@ class Recorder:
 
     @property
     def duration(self) -> float:
-        """Seconds of the file so far (to the end of the last frame written)."""
-        return 0.0 if self._writer is None else (self._writer.last_pts + 1) / float(self.fps)
+        """Seconds of the file so far: to the end of the last frame written, or of the sound if it goes on (the
+        show's last frames may have been skipped)."""
+        if self._writer is None:
+            return 0.0
+        return max((self._writer.last_pts + 1) / float(self.fps), self._writer.samples / self.rate)
 
     def summary(self) -> str:
         kept = f"recorded {self.recorded} frames"
