@@ -24,6 +24,25 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return uint8_frames(images).cpu().contiguous().numpy()
 
 
+def host_array(image: np.ndarray | torch.Tensor) -> np.ndarray:
+    """A [H, W, 3] uint8 frame as a NumPy array on the host (a torch tensor, on any device, copied)."""
+    if isinstance(image, torch.Tensor):
+        return image.detach().to("cpu").numpy()
+    return np.asarray(image)
+
+
+def dissolve(image: np.ndarray, blend: np.ndarray, alpha: float) -> np.ndarray:
+    """(1 - alpha) · image + alpha · blend for uint8 frames, rounded, in 16-bit integers (a third of float64's
+    time at 1024²); a blend of another size is scaled to the image's, as the window scales it."""
+    if blend.shape != image.shape:
+        blend = np.asarray(Image.fromarray(blend).resize((image.shape[1], image.shape[0]), Image.BILINEAR))
+    a = np.uint16(round(min(max(alpha, 0.0), 1.0) * 256))
+    mixed = image.astype(np.uint16) * (np.uint16(256) - a)
+    mixed += blend.astype(np.uint16) * a
+    mixed += np.uint16(128)
+    return (mixed >> 8).astype(np.uint8)
+
+
 def contact_sheet(frames: np.ndarray, columns: int | None = None, gap: int = 4) -> Image.Image:
     """Tile [N, H, W, 3] uint8 frames into one picture on a dark background."""
     n, h, w, _ = frames.shape

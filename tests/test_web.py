@@ -17,7 +17,7 @@ import pytest
 from lavlive.errors import LavliveError
 from lavlive.presets import load_preset
 from lavlive.stage import StageLink
-from lavlive.web.access import COOKIE, Access
+from lavlive.web.access import Access
 from lavlive.web.server import MAX_RATE, WebServer
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -165,7 +165,7 @@ def test_access_rules():
     assert len(lan.token) >= 40 and lan.token in lan.page_address()
     assert not lan.token_ok(None) and not lan.token_ok("x") and not lan.token_ok("é") and lan.token_ok(lan.token)
     assert not lan.origin_ok(None, "192.168.1.5:8080")  # a non-browser client off loopback: token and Origin
-    assert COOKIE not in lan.page_address()
+    assert lan.page_address() == f"http://0.0.0.0:8080/?token={lan.token}"
 
 
 # -- a real show, steered from a real browser ---------------------------------------------------

@@ -197,18 +197,20 @@ class LivePlayer:
         return time.monotonic() - start - self._latency
 
     def figures(self) -> dict[str, Any]:
-        """How the show runs now, for the control page."""
+        """How the show runs now: for the stats line and the control page."""
         lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
         s = self.engine.stats
+        ws_q, frame_q = self.engine.queue_depths()
         return {"fps": round(self.presenter.fps, 1), "skipped": s.frames_skipped, "dropped": s.frames_dropped,
-                "latency_ms": round(float(np.median(lat)), 1), "draw_ms": round(s.draw_seconds * 1000, 1),
-                "queue_ws": self.engine.queue_depths()[0], "queue_frames": self.engine.queue_depths()[1]}
+                "latency_ms": round(float(np.median(lat)), 1),
+                "latency_p95_ms": round(float(np.percentile(lat, 95)), 1),
+                "draw_ms": round(s.draw_seconds * 1000, 1), "queue_ws": ws_q, "queue_frames": frame_q,
+                "backlog_ms": round(self.source.backlog * 1000, 1)}
 
     def stats_line(self) -> str:
-        lat = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
-        s = self.engine.stats
-        return (f"{self.presenter.fps:.1f} fps | skipped {s.frames_skipped} | input to screen {np.median(lat):.0f} ms "
-                f"median, {np.percentile(lat, 95):.0f} ms p95 | draw {s.draw_seconds * 1000:.0f} ms | "
-                f"input backlog {self.source.backlog * 1000:.0f} ms, skipped "
+        f = self.figures()
+        return (f"{f['fps']:.1f} fps | skipped {f['skipped']} | input to screen {f['latency_ms']:.0f} ms "
+                f"median, {f['latency_p95_ms']:.0f} ms p95 | draw {f['draw_ms']:.0f} ms | "
+                f"input backlog {f['backlog_ms']:.0f} ms, skipped "
                 f"{self.source.skipped / self.source.sample_rate:.1f} s"
                 + ("" if (link := self.stage.link_status()) is None else f" | {link}"))

@@ -28,12 +28,12 @@ from typing import Any
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
-from PIL import Image
 
 from ..errors import LavliveError
 from ..files import AtomicFile, check_writable
-from ..render.video import AAC_BITRATE, AAC_RATES, container_format
+from ..images import dissolve, host_array
+from ..pipeline.synthesizer import Size
+from ..render.video import AAC_RATES, add_aac, add_h264, container_format, yuv_frame
 
 log = logging.getLogger("lavlive.record")
 
@@ -52,22 +52,6 @@ def check_record_file(path: Path) -> None:
     check_writable(path, force=False)
 
 
-def _host(image: Any) -> np.ndarray:
-    """A frame's picture as a numpy array the show will not write again (a GPU tensor is copied to the host)."""
-    if hasattr(image, "detach"):
-        return image.detach().to("cpu").numpy()
-    return image
-
-
-def dissolve(image: np.ndarray, blend: np.ndarray, alpha: float) -> np.ndarray:
-    """(1 - alpha) · image + alpha · blend, rounded, in 16-bit integers (a third of float64's time at 1024²)."""
-    a = np.uint16(round(min(max(alpha, 0.0), 1.0) * 256))
-    mixed = image.astype(np.uint16) * (np.uint16(256) - a)
-    mixed += blend.astype(np.uint16) * a
-    mixed += np.uint16(128)
-    return (mixed >> 8).astype(np.uint8)
-
-
 class _Writer:
     """The container, its H.264 and AAC streams, and where each stands (encoder thread only)."""
 
@@ -75,17 +59,11 @@ class _Writer:
         self.fps = fps
         self.out = av.open(str(path), mode="w", format=container_format(path))
         try:
-            self.video = self.out.add_stream("libx264", rate=fps, options={"preset": SPEED, "crf": str(CRF)})
-            self.video.width, self.video.height = width + width % 2, height + height % 2
-            self.video.pix_fmt = "yuv420p"
-            self.video.time_base = self.tick = Fraction(1) / fps
-            self.video.codec_context.thread_count = 1
-            self.channels = min(channels, 2)
-            self.audio = self.out.add_stream("aac", rate=rate, layout={1: "mono", 2: "stereo"}[self.channels])
-            self.audio.bit_rate = AAC_BITRATE[self.channels]
-            self.audio.codec_context.options = {"aac_coder": "fast"}
-            self.audio.time_base = Fraction(1, rate)
-            self.rate = rate
+            even = Size(width + width % 2, height + height % 2)
+            self.video = add_h264(self.out, "libx264", fps, even, {"preset": SPEED, "crf": str(CRF)}, threads=1)
+            self.tick = Fraction(1) / fps
+            self.rate, self.channels = rate, min(channels, 2)
+            self.audio = add_aac(self.out, rate, self.channels)
         except BaseException:
             self.out.close()
             raise
@@ -97,10 +75,7 @@ class _Writer:
         pts = round(Fraction(seconds).limit_denominator(1_000_000) * self.fps)
         if pts <= self.last_pts:
             return False
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
-        frame = frame.reformat(width=self.video.width, height=self.video.height, format="yuv420p",
-                               src_colorspace=Colorspace.ITU709, dst_colorspace=Colorspace.ITU709,
-                               src_color_range=ColorRange.JPEG, dst_color_range=ColorRange.MPEG)
+        frame = yuv_frame(picture, self.video.width, self.video.height)
         frame.pts, frame.time_base = pts, self.tick  # not the stream's: the muxer changes that
         for packet in self.video.encode(frame):
             self.out.mux(packet)
@@ -165,8 +140,8 @@ class Recorder:
                 self.dropped += 1
                 return
             self._waiting += 1
-        self._events.put(("frame", round(position * self.rate), self.seconds(position), _host(image),
-                          None if blend is None else _host(blend), alpha))
+        self._events.put(("frame", round(position * self.rate), self.seconds(position), host_array(image),
+                          None if blend is None else host_array(blend), alpha))
 
     def audio(self, position: int, block: np.ndarray) -> None:
         """Samples heard from stream sample `position` on: [channels, n] float32 (a copy is kept)."""
@@ -228,11 +203,7 @@ class Recorder:
         if self._writer is None:
             height, width = image.shape[:2]
             self._writer = _Writer(self.file.tmp, self.fps, height, width, self.rate, self.channels)
-        picture = image
-        if blend is not None and alpha > 0:
-            if blend.shape != image.shape:  # another model's size, dissolving in: as the window scales it
-                blend = np.asarray(Image.fromarray(blend).resize((image.shape[1], image.shape[0]), Image.BILINEAR))
-            picture = dissolve(image, blend, alpha)
+        picture = image if blend is None or alpha <= 0 else dissolve(image, blend, alpha)
         if self._writer.picture(picture, max(0.0, seconds)):
             self.recorded += 1
         self._last = position

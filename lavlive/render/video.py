@@ -86,6 +86,36 @@ def encoder_options(codec: str, crf: int, speed: str) -> dict[str, str]:
     return {"preset": preset, "tune": "hq", "rc": "vbr", "cq": str(crf), "b": "0"}
 
 
+def add_h264(out: Any, codec: str, fps: Fraction, size: Size, options: dict[str, str], threads: int = 0) -> Any:
+    """An H.264 stream (yuv420p, BT.709, limited range) in `out`, its time base one frame."""
+    video = out.add_stream(codec, rate=fps, options=options)
+    video.width, video.height, video.pix_fmt = size.width, size.height, "yuv420p"
+    video.time_base = Fraction(1) / fps
+    cc = video.codec_context
+    cc.thread_count = threads  # 0: the encoder picks
+    cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
+    cc.color_primaries, cc.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+    return video
+
+
+def yuv_frame(image: np.ndarray, width: int | None = None, height: int | None = None) -> Any:
+    """An [H, W, 3] uint8 RGB picture as a yuv420p BT.709 video frame (scaled to width × height if given)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+    return frame.reformat(width=width, height=height, format="yuv420p", src_colorspace=Colorspace.ITU709,
+                          dst_colorspace=Colorspace.ITU709, src_color_range=ColorRange.JPEG,
+                          dst_color_range=ColorRange.MPEG)
+
+
+def add_aac(out: Any, rate: int, channels: int) -> Any:
+    """An AAC stream of 1 or 2 channels at `rate` (one of AAC_RATES), its time base one sample."""
+    audio = out.add_stream("aac", rate=rate, layout={1: "mono", 2: "stereo"}[channels])
+    audio.bit_rate = AAC_BITRATE[channels]
+    # FFmpeg's default 'twoloop' coder costs 2.5x the CPU and, at this bitrate, measured no closer to the input
+    audio.codec_context.options = {"aac_coder": "fast"}
+    audio.time_base = Fraction(1, rate)
+    return audio
+
+
 class _AudioCopy:
     """Packets of the input's audio stream, passed through untouched."""
 
@@ -122,11 +152,7 @@ class _AudioEncode:
         path = probe.path
         rate = probe.source_rate if probe.source_rate in AAC_RATES else 48000
         channels = min(probe.source_channels, 2)
-        self.stream = out.add_stream("aac", rate=rate, layout={1: "mono", 2: "stereo"}[channels])
-        self.stream.bit_rate = AAC_BITRATE[channels]
-        # FFmpeg's default 'twoloop' coder costs 2.5x the CPU and, at this bitrate, measured no closer to the input
-        self.stream.codec_context.options = {"aac_coder": "fast"}
-        self.stream.time_base = Fraction(1, rate)
+        self.stream = add_aac(out, rate, channels)
         self._rate, self._layout = rate, self.stream.layout.name
         self._blocks = iter(FileSource(path, rate, channels, block_size=rate // 10, start=start, duration=duration))
         self._written = 0
@@ -175,13 +201,8 @@ class VideoWriter:
                     self.video = self._out.add_stream_from_template(first.streams.video[0])
                 self.video.time_base = self._frame_time_base = 1 / self.fps
             else:
-                self.video = self._out.add_stream(codec, rate=self.fps, options=encoder_options(codec, crf, speed))
-                self.video.width, self.video.height, self.video.pix_fmt = size.width, size.height, "yuv420p"
-                self.video.time_base = self._frame_time_base = 1 / self.fps
-                cc = self.video.codec_context
-                cc.thread_count = threads  # 0: x264 picks
-                cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
-                cc.color_primaries, cc.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+                self.video = add_h264(self._out, codec, self.fps, size, encoder_options(codec, crf, speed), threads)
+                self._frame_time_base = 1 / self.fps
             self.audio: _AudioCopy | _AudioEncode | None = None
             if audio_from is not None:
                 self.audio = self._audio_stream(Path(audio_from), fmt, start, duration)
@@ -199,9 +220,7 @@ class VideoWriter:
 
     def write(self, image: np.ndarray) -> None:
         """Append one [H, W, 3] uint8 RGB frame."""
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame = frame.reformat(format="yuv420p", src_colorspace=Colorspace.ITU709, dst_colorspace=Colorspace.ITU709,
-                               src_color_range=ColorRange.JPEG, dst_color_range=ColorRange.MPEG)
+        frame = yuv_frame(image)
         frame.pts = self.frames_written
         frame.time_base = self._frame_time_base  # not the stream's: the muxer changes that
         for packet in self.video.encode(frame):

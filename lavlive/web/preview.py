@@ -10,15 +10,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..images import dissolve, host_array
+
 WIDTH = 256  # the preview's width in pixels (at most)
 QUALITY = 75
 
 
 def _strided(image: Any, step: int) -> np.ndarray:
-    small = image[::step, ::step]
-    if hasattr(small, "detach"):  # a torch tensor, possibly on the GPU
-        small = small.detach().to("cpu").numpy()
-    return np.ascontiguousarray(small)
+    return np.ascontiguousarray(host_array(image[::step, ::step]))  # the stride first: a GPU frame copies little
 
 
 def grab(image: Any, blend: Any = None, alpha: float = 0.0, width: int = WIDTH) -> np.ndarray:
@@ -26,8 +25,7 @@ def grab(image: Any, blend: Any = None, alpha: float = 0.0, width: int = WIDTH) 
     step = max(1, int(image.shape[1]) // width)
     picture = _strided(image, step)
     if blend is not None and alpha > 0 and tuple(blend.shape) == tuple(image.shape):
-        mixed = picture * (1.0 - alpha) + _strided(blend, step) * alpha + 0.5
-        picture = mixed.astype(np.uint8)
+        picture = dissolve(picture, _strided(blend, step), alpha)
     return picture
 
 

@@ -164,7 +164,8 @@ function showRoutes(routes) {
 }
 
 const statNames = {fps: "frames/s", skipped: "skipped", dropped: "dropped", av_mean_ms: "A/V offset mean (ms)",
-  av_p95_ms: "A/V offset p95 (ms)", latency_ms: "input to screen (ms)", queue_ws: "queue: ws", queue_frames:
+  av_p95_ms: "A/V offset p95 (ms)", latency_ms: "input to screen (ms)",
+  latency_p95_ms: "input to screen p95 (ms)", backlog_ms: "input backlog (ms)", queue_ws: "queue: ws", queue_frames:
   "queue: frames", audio_queued: "audio queued (s)", draw_ms: "draw (ms)", tempo: "tempo (bpm)", peers: "Link peers",
   track: "track", pages: "pages open"};
 
